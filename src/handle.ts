@@ -1,0 +1,355 @@
+/**
+ * JobHandle: one job's state machine, its callbacks, and a thenable view of its result.
+ * The state is the single source of truth; the pool drives every transition through the
+ * module-internal functions at the bottom, so subclasses cannot reach them by accident.
+ */
+import { performance } from 'node:perf_hooks';
+import { CancelledError } from './errors.js';
+import { heapIndex } from './queue.js';
+import type { SubmitOptions } from './options.js';
+
+/** `held` <-> `queued` -> `running` -> `fulfilled` | `rejected` | `cancelled`. */
+export type JobState = 'held' | 'queued' | 'running' | 'fulfilled' | 'rejected' | 'cancelled';
+
+/** How a job ended. A cancelled job is `rejected` here, with a `CancelledError` as the reason. */
+export type JobOutcome<T> = { status: 'fulfilled'; value: T } | { status: 'rejected'; reason: unknown };
+
+/** When a job was submitted, handed to the workers and settled, in ms from `performance.now()`. */
+export interface JobTiming {
+  submittedAt: number;
+  startedAt?: number;
+  settledAt?: number;
+}
+
+/** What the pool hands to the handle's constructor; pass it on unchanged to `super(init)`. */
+export interface JobHandleInit<Options extends SubmitOptions = SubmitOptions> {
+  /** Unique and increasing within the pool. */
+  readonly id: number;
+  /** What was given to `submit` as the input (a function input is not called yet). */
+  readonly input: unknown;
+  /** Every option given to `submit`, unknown keys included. */
+  readonly options: Options;
+  /** @internal */
+  readonly [ownerKey]?: HandleOwner;
+}
+
+/** @internal The scheduler behind a handle: every transition that touches the queue goes through it. */
+export interface HandleOwner {
+  start(handle: AnyHandle): void;
+  hold(handle: AnyHandle): void;
+  promote(handle: AnyHandle): void;
+  cancel(handle: AnyHandle, reason: unknown): boolean;
+  reprioritise(handle: AnyHandle): void;
+}
+
+/** @internal */
+export const ownerKey: unique symbol = Symbol('lazypool.owner');
+
+type Callback<A> = (argument: A) => void;
+interface Callbacks<H> {
+  start?: Callback<H>[];
+  done?: Callback<H>[];
+  progress?: Callback<unknown>[];
+}
+
+/** @internal */
+export type AnyHandle = JobHandle<any, any>;
+
+// Module-internal transitions, bound to the private fields in JobHandle's static block (declared
+// first: the static block runs when the class is defined).
+/** @internal */
+export let setState: (handle: AnyHandle, state: 'held' | 'queued') => void;
+/** @internal Moves a handle to `running` and calls its onStart callbacks. */
+export let markRunning: (handle: AnyHandle) => void;
+/** @internal Settles a handle once; returns false if it had settled already. */
+export let settle: (handle: AnyHandle, status: 'fulfilled' | 'rejected' | 'cancelled', value: unknown) => boolean;
+/** @internal Calls the handle's onProgress callbacks, if it has not settled. */
+export let deliverProgress: (handle: AnyHandle, value: unknown) => void;
+/** @internal Marks the handle as watched by its owner (a group, a map), so a failure is not reported. */
+export let observe: (handle: AnyHandle) => void;
+/** @internal */
+export let setRunningJob: (handle: AnyHandle, job: unknown) => void;
+/** @internal */
+export let runningJobOf: (handle: AnyHandle) => unknown;
+/** @internal Registers what to undo when the handle settles. */
+export let setCleanup: (handle: AnyHandle, cleanup: () => void) => void;
+
+const noOptions: SubmitOptions = Object.freeze({});
+let ownerlessIds = 0;
+
+/**
+ * A job of a pool, from the moment `submit` returns until long after it settled: a real object to
+ * hold, reprioritise, put on hold, promote, cancel, and await. It settles exactly once.
+ */
+export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOptions> implements PromiseLike<T> {
+  /** Unique, increasing integer per pool (submission order). */
+  readonly id: number;
+  /** What was given to `submit` as the input. */
+  readonly input: unknown;
+  /** Every option given to `submit`, unknown keys included. */
+  readonly options: Options;
+  /** @internal */
+  [heapIndex] = -1;
+
+  #owner: HandleOwner | undefined;
+  #state: JobState = 'queued';
+  #priority: number;
+  #submittedAt: number;
+  #startedAt: number | undefined;
+  #settledAt: number | undefined;
+  #outcome: JobOutcome<T> | undefined;
+  #promise: Promise<T> | undefined;
+  #resolve: ((value: any) => void) | undefined;
+  #reject: ((reason: unknown) => void) | undefined;
+  #callbacks: Callbacks<this> | undefined;
+  /** Someone awaits, has an onDone callback, or owns it (a group, a map): a failure is theirs to see. */
+  #observed = false;
+  /** The pool's record of the job while it runs. */
+  #job: unknown;
+  /** Undoes what submit set up for this job (an abort listener on its signal); run at settle. */
+  #cleanup: (() => void) | undefined;
+
+  constructor(init: JobHandleInit<Options>) {
+    this.id = init.id;
+    this.input = init.input;
+    this.options = init.options;
+    this.#owner = init[ownerKey];
+    const priority = init.options.priority;
+    this.#priority = priority === undefined ? 0 : priority;
+    this.#submittedAt = performance.now();
+  }
+
+  /** One of `held`, `queued`, `running`, `fulfilled`, `rejected`, `cancelled`. */
+  get state(): JobState {
+    return this.#state;
+  }
+
+  /** Higher runs first; equal priorities run in submission order. */
+  get priority(): number {
+    return this.#priority;
+  }
+
+  /** `undefined` until settled; then how it ended. */
+  get outcome(): JobOutcome<T> | undefined {
+    return this.#outcome;
+  }
+
+  /** When it was submitted, handed to the workers, and settled (`performance.now()` ms). */
+  get timing(): JobTiming {
+    const timing: JobTiming = { submittedAt: this.#submittedAt };
+    if (this.#startedAt !== undefined) timing.startedAt = this.#startedAt;
+    if (this.#settledAt !== undefined) timing.settledAt = this.#settledAt;
+    return timing;
+  }
+
+  /**
+   * Changes the priority of a `held` or `queued` job and re-orders the queue (O(log n)).
+   * Returns `false`, changing nothing, once the job is running or settled.
+   */
+  setPriority(priority: number): boolean {
+    if (typeof priority !== 'number' || Number.isNaN(priority)) {
+      throw new TypeError(`priority must be a number, got ${typeof priority === 'number' ? 'NaN' : typeof priority}`);
+    }
+    if (this.#state !== 'held' && this.#state !== 'queued') return false;
+    this.#priority = priority;
+    this.#owner?.reprioritise(this);
+    return true;
+  }
+
+  /** `held` -> `queued`: the job waits for a slot. No effect in any other state. Returns the handle. */
+  start(): this {
+    if (this.#state === 'held') this.#owner?.start(this);
+    return this;
+  }
+
+  /**
+   * `queued` -> `held`: taken out of the queue without being cancelled; it keeps its place in
+   * submission order for when it is started again. No effect in any other state. Returns the handle.
+   */
+  hold(): this {
+    if (this.#state === 'queued') this.#owner?.hold(this);
+    return this;
+  }
+
+  /**
+   * `held`/`queued` -> `running` now: handed to the workers at once, even past the pool's
+   * concurrency (later dispatches wait until the count is back under it). No effect otherwise.
+   */
+  promote(): this {
+    if (this.#state === 'held' || this.#state === 'queued') this.#owner?.promote(this);
+    return this;
+  }
+
+  /**
+   * Settles the job as `cancelled`. A waiting job never reaches a worker; a running one is told to
+   * stop (and its thread ended if it does not within `abortGrace`). Returns `true` if this call
+   * cancelled it, `false` if it had already settled.
+   */
+  cancel(reason?: unknown): boolean {
+    if (this.#outcome !== undefined) return false;
+    if (this.#owner !== undefined) return this.#owner.cancel(this, reason);
+    return settle(this, 'cancelled', new CancelledError(reason));
+  }
+
+  /** Calls `callback(handle)` once when the job starts running; on the next microtask if it already has. */
+  onStart(callback: (handle: this) => void): this {
+    checkCallback('onStart', callback);
+    if (this.#startedAt !== undefined) queueMicrotask(() => runCallback('onStart', callback, this));
+    else if (this.#outcome === undefined) ((this.#callbacks ??= {}).start ??= []).push(callback);
+    return this;
+  }
+
+  /** Calls `callback(handle)` once after the job settles in any way; on the next microtask if it has. */
+  onDone(callback: (handle: this) => void): this {
+    checkCallback('onDone', callback);
+    this.#observed = true;
+    if (this.#outcome !== undefined) queueMicrotask(() => runCallback('onDone', callback, this));
+    else ((this.#callbacks ??= {}).done ??= []).push(callback);
+    return this;
+  }
+
+  /** Calls `callback(value)` for each progress value the job reports, in order, all before it settles. */
+  onProgress(callback: (value: unknown) => void): this {
+    checkCallback('onProgress', callback);
+    if (this.#outcome === undefined) ((this.#callbacks ??= {}).progress ??= []).push(callback);
+    return this;
+  }
+
+  /** Awaiting a `held` handle starts it first; awaiting never blocks anything. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    this.#observed = true;
+    if (this.#state === 'held') this.start();
+    return this.#settledPromise().then(onfulfilled, onrejected);
+  }
+
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onrejected);
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onfinally);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'JobHandle';
+  }
+
+  /**
+   * A handle from anything awaitable: `x` itself if it is a JobHandle, a handle that follows a
+   * promise or thenable, or a fulfilled handle for a plain value. Such a handle belongs to no pool:
+   * `cancel()` settles it as cancelled but cannot stop what it follows.
+   */
+  static from<T>(value: T | PromiseLike<T> | JobHandle<T>): JobHandle<T> {
+    if (value instanceof JobHandle) return value as JobHandle<T>;
+    const handle = new JobHandle<T>({ id: ++ownerlessIds, input: value, options: noOptions });
+    if (isThenable(value)) {
+      handle.#state = 'running';
+      handle.#startedAt = handle.#submittedAt;
+      value.then(
+        (result) => settle(handle, 'fulfilled', result),
+        (error: unknown) => settle(handle, 'rejected', error),
+      );
+    } else {
+      settle(handle, 'fulfilled', value);
+    }
+    return handle;
+  }
+
+  #settledPromise(): Promise<T> {
+    if (this.#promise !== undefined) return this.#promise;
+    const outcome = this.#outcome;
+    if (outcome === undefined) {
+      this.#promise = new Promise<T>((resolve, reject) => {
+        this.#resolve = resolve;
+        this.#reject = reject;
+      });
+    } else {
+      this.#promise = outcome.status === 'fulfilled' ? Promise.resolve(outcome.value) : Promise.reject(outcome.reason);
+    }
+    return this.#promise;
+  }
+
+  static {
+    setState = (handle, state) => {
+      handle.#state = state;
+    };
+    markRunning = (handle) => {
+      handle.#state = 'running';
+      handle.#startedAt = performance.now();
+      const callbacks = handle.#callbacks?.start;
+      if (callbacks !== undefined) {
+        handle.#callbacks!.start = undefined;
+        for (const callback of callbacks) runCallback('onStart', callback, handle);
+      }
+    };
+    settle = (handle, status, value) => {
+      if (handle.#outcome !== undefined) return false;
+      handle.#state = status;
+      handle.#settledAt = performance.now();
+      if (status === 'fulfilled') {
+        handle.#outcome = { status, value };
+        handle.#resolve?.(value);
+      } else {
+        handle.#outcome = { status: 'rejected', reason: value };
+        if (handle.#reject !== undefined) handle.#reject(value);
+        // Nobody will ever look at this failure: let Node report it as it reports any
+        // unhandled rejection. A cancellation is the caller's own doing and is never reported.
+        else if (status === 'rejected' && !handle.#observed && handle.#promise === undefined) {
+          handle.#promise = Promise.reject(value);
+        }
+      }
+      handle.#resolve = handle.#reject = undefined;
+      if (handle.#cleanup !== undefined) {
+        handle.#cleanup();
+        handle.#cleanup = undefined;
+      }
+      const callbacks = handle.#callbacks;
+      handle.#callbacks = undefined;
+      const done = callbacks?.done;
+      if (done !== undefined) for (const callback of done) runCallback('onDone', callback, handle);
+      return true;
+    };
+    deliverProgress = (handle, value) => {
+      const callbacks = handle.#outcome === undefined ? handle.#callbacks?.progress : undefined;
+      if (callbacks !== undefined) for (const callback of callbacks) runCallback('onProgress', callback, value);
+    };
+    observe = (handle) => {
+      handle.#observed = true;
+    };
+    setRunningJob = (handle, job) => {
+      handle.#job = job;
+    };
+    runningJobOf = (handle) => handle.#job;
+    setCleanup = (handle, cleanup) => {
+      handle.#cleanup = cleanup;
+    };
+  }
+}
+
+function runCallback<A>(kind: string, callback: Callback<A>, argument: A): void {
+  try {
+    callback(argument);
+  } catch (error) {
+    process.emitWarning(`a ${kind} callback threw: ${error instanceof Error ? error.message : String(error)}`, {
+      type: 'LazypoolCallbackWarning',
+      detail: error instanceof Error ? error.stack : undefined,
+    });
+  }
+}
+
+function checkCallback(method: string, callback: unknown): void {
+  if (typeof callback !== 'function') {
+    throw new TypeError(`${method}() needs a function, got ${callback === null ? 'null' : typeof callback}`);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,119 @@
+/**
+ * Worker side: the job a thread is running, found through AsyncLocalStorage so that `progress()`,
+ * `cancelled()` and `signal()` see their own job across `await`s and when a thread runs several
+ * async jobs at once.
+ *
+ * Cancellation travels in shared memory: the main thread writes 1 into the job's word of an
+ * Int32Array over a SharedArrayBuffer and notifies it; `cancelled()` is one Atomics.load, so a
+ * synchronous loop can poll it. Progress travels over one Comlink channel per thread, set up the
+ * first time a job of that thread reports progress, so jobs that never do pay nothing for it.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { MessageChannel, parentPort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { messages } from './errors.js';
+
+/** What the main thread exposes on each thread's progress channel. */
+export interface ProgressReceiver {
+  progress(slot: number, id: number, value: unknown): void;
+  /** Sent last by a job that reported progress: everything it sent before has arrived. */
+  flush(slot: number, id: number): void;
+}
+
+/** The message a thread posts on its parentPort to hand the main thread its progress channel. */
+export const progressChannelKey = 'lazypool:progress-channel';
+
+/** Words per job in the shared flags: [cancelled, reported progress]. */
+export const flagWords = 2;
+
+/** Jobs per shared flags block; the main thread adds blocks when promotions need more. */
+export const slotsPerBlock = 1024;
+
+/** Index of a job's first word in its flags block. */
+export function flagWord(slot: number): number {
+  return (slot % slotsPerBlock) * flagWords;
+}
+
+// Shared through globalThis so that two copies of lazypool loaded in one thread still agree.
+const storageKey = Symbol.for('lazypool.jobs');
+const globalSlots = globalThis as typeof globalThis & { [storageKey]?: AsyncLocalStorage<JobContext> };
+export const jobs: AsyncLocalStorage<JobContext> = (globalSlots[storageKey] ??= new AsyncLocalStorage<JobContext>());
+
+let receiver: Comlink.Remote<ProgressReceiver> | undefined;
+
+function progressChannel(): Comlink.Remote<ProgressReceiver> {
+  if (receiver !== undefined) return receiver;
+  if (parentPort === null) throw new Error(messages.outsideJob('progress'));
+  const { port1, port2 } = new MessageChannel();
+  parentPort.postMessage({ [progressChannelKey]: port2 }, [port2]);
+  receiver = Comlink.wrap<ProgressReceiver>(port1 as unknown as Comlink.Endpoint);
+  // Replies to these calls are not needed for anything; they must not keep the thread alive.
+  port1.unref();
+  return receiver;
+}
+
+export class JobContext {
+  readonly id: number;
+  readonly #slot: number;
+  readonly #flags: Int32Array;
+  readonly #word: number;
+  #controller: AbortController | undefined;
+  #reported = false;
+  #ended = false;
+
+  constructor(id: number, slot: number, flags: Int32Array) {
+    this.id = id;
+    this.#slot = slot;
+    this.#flags = flags;
+    this.#word = flagWord(slot);
+  }
+
+  get cancelled(): boolean {
+    return Atomics.load(this.#flags, this.#word) !== 0;
+  }
+
+  progress(value: unknown): void {
+    if (this.#ended) return;
+    // Comlink posts inside a promise executor, where a clone failure would only reject a promise
+    // nobody sees: check here so the caller gets the DataCloneError.
+    if (typeof value === 'object' && value !== null) structuredClone(value);
+    if (!this.#reported) {
+      this.#reported = true;
+      Atomics.store(this.#flags, this.#word + 1, 1);
+    }
+    void progressChannel().progress(this.#slot, this.id, value).catch(ignore);
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller !== undefined) return this.#controller.signal;
+    const controller = (this.#controller = new AbortController());
+    this.#watch(controller);
+    return controller.signal;
+  }
+
+  #watch(controller: AbortController): void {
+    if (this.#ended) return;
+    if (this.cancelled) {
+      controller.abort();
+      return;
+    }
+    const wait = Atomics.waitAsync(this.#flags, this.#word, 0);
+    if (wait.async) void wait.value.then(() => this.#watch(controller));
+    else this.#watch(controller);
+  }
+
+  /** The job returned or threw: tell the main thread its progress is all sent, release the watcher. */
+  end(): void {
+    this.#ended = true;
+    if (this.#reported) void progressChannel().flush(this.#slot, this.id).catch(ignore);
+    if (this.#controller !== undefined && !this.cancelled) Atomics.notify(this.#flags, this.#word);
+  }
+}
+
+function ignore(): void {}
+
+export function currentJob(fn: string): JobContext {
+  const job = jobs.getStore();
+  if (job === undefined) throw new Error(messages.outsideJob(fn));
+  return job;
+}

@@ -1,0 +1,158 @@
+/**
+ * Every option of `new Pool` and `submit`, documented where it is declared, and their validation.
+ * Validation names the option and the value: `concurrency must be a non-negative integer, got -1`.
+ */
+import type { TransferListItem } from 'node:worker_threads';
+import type { Piscina } from 'piscina';
+import { messages } from './errors.js';
+import { JobHandle, type JobHandleInit } from './handle.js';
+
+/** Options of a single job, given to `submit`. Unknown keys are kept on `handle.options`. */
+export interface SubmitOptions {
+  /** Which export of the worker module runs (Piscina's `name`); the default export otherwise. */
+  name?: string;
+  /** Higher runs first; equal priorities run in submission order. Default 0. */
+  priority?: number;
+  /** Start in state `held`: not queued until `start()`, `promote()`, or it is awaited. */
+  hold?: boolean;
+  /** Objects to transfer rather than copy to the worker (as Piscina's `transferList`). */
+  transferList?: readonly TransferListItem[];
+  /** Aborting it cancels the job, as `handle.cancel(signal.reason)` does. */
+  signal?: AbortSignal;
+  /** ms of running time, counted from dispatch; past it the job is told to stop and rejects with `TimeoutError`. */
+  timeout?: number;
+  /** Called with each progress value the job reports, as `handle.onProgress(callback)`. */
+  onProgress?: (value: unknown) => void;
+  /** Anything else is kept on `handle.options`, for a custom `Handle` class to read. */
+  [option: string]: unknown;
+}
+
+/** What an in-process job gets besides its input. */
+export interface InProcessJob {
+  /** Aborted when the job is cancelled or times out. */
+  readonly signal: AbortSignal;
+  /** Sends a value to the handle's onProgress callbacks. */
+  progress(value: unknown): void;
+  /** The `name` option of the job, if one was given. */
+  readonly name: string | undefined;
+}
+
+/** A function that runs jobs on the main thread's event loop (`new Pool({ run })`). */
+export type InProcessRun = (input: any, job: InProcessJob) => unknown;
+
+/** A `JobHandle` subclass the pool builds every handle with. */
+export type HandleClass = new (init: JobHandleInit<any>) => JobHandle<any, any>;
+
+type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
+
+/** Options of `new Pool`. Piscina's own options not named here pass to it unchanged. */
+export interface PoolOptions extends Omit<PiscinaOptions, 'filename' | 'maxQueue'> {
+  /**
+   * The worker module: an absolute path, a `file:` URL string or a `URL`. `.js`, `.mjs`, `.cjs`;
+   * `.ts` when the main process runs under tsx. Give either this or `run`.
+   */
+  filename?: string | URL;
+  /** Runs jobs in this process instead of in threads (I/O-bound work). Needs `concurrency`. */
+  run?: InProcessRun;
+  /**
+   * How many jobs may be handed to the workers at once. Default: twice `maxThreads`, so a thread
+   * that finishes a job finds the next one already waiting in Piscina. Settable later.
+   */
+  concurrency?: number;
+  /** A subclass of `JobHandle`: every handle of this pool is built as `new Handle(init)`. */
+  Handle?: HandleClass;
+  /**
+   * ms a cancelled or timed-out running job has to stop by itself before its thread is
+   * terminated (a fresh thread takes its place). Default 1000.
+   */
+  abortGrace?: number;
+  /**
+   * ms an idle thread above `minThreads` is kept before it is ended. lazypool's default is
+   * 30,000 (Piscina's is 0), so a burst of jobs reuses warm threads instead of starting new ones.
+   */
+  idleTimeout?: number;
+  /** Not supported: lazypool's own queue holds waiting jobs. Passing it throws. */
+  maxQueue?: never;
+}
+
+/** Options of `pool.close()`. */
+export interface CloseOptions {
+  /** Cancel every queued job first instead of letting them run. Default false. */
+  cancelQueued?: boolean;
+}
+
+/** Options of `pool.map()`: `ordered` plus any submit option, applied to every job. */
+export interface MapOptions extends SubmitOptions {
+  /** Yield results in input order (default) or, with `false`, in completion order. */
+  ordered?: boolean;
+}
+
+export const defaults = {
+  abortGrace: 1000,
+  idleTimeout: 30_000,
+} as const;
+
+export function checkPoolOptions(options: unknown): PoolOptions {
+  if (options === null || typeof options !== 'object') throw new TypeError(messages.optionsObject('new Pool() options', options));
+  const given = options as PoolOptions & Record<string, unknown>;
+  if (given.filename === undefined && given.run === undefined) throw new TypeError(messages.noModule());
+  if (given.filename !== undefined && given.run !== undefined) throw new TypeError(messages.bothModuleAndRun());
+  if (given.filename !== undefined && typeof given.filename !== 'string' && !(given.filename instanceof URL)) {
+    throw new TypeError(messages.option('filename', 'an absolute path, a file: URL string or a URL', given.filename));
+  }
+  if (given.run !== undefined && typeof given.run !== 'function') {
+    throw new TypeError(messages.option('run', 'a function', given.run));
+  }
+  if (given.run !== undefined && given.concurrency === undefined) throw new TypeError(messages.runNeedsConcurrency());
+  if (given.concurrency !== undefined) checkConcurrency(given.concurrency);
+  checkNonNegative('abortGrace', given.abortGrace);
+  if ('maxQueue' in given && given.maxQueue !== undefined) throw new TypeError(messages.maxQueue());
+  if (given.Handle !== undefined && !(typeof given.Handle === 'function' && (given.Handle === JobHandle || given.Handle.prototype instanceof JobHandle))) {
+    throw new TypeError(messages.handleClass(given.Handle));
+  }
+  return given;
+}
+
+export function checkConcurrency(value: unknown): number {
+  if (typeof value !== 'number') throw new TypeError(messages.option('concurrency', 'a non-negative integer', value));
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(messages.option('concurrency', 'a non-negative integer', value));
+  return value;
+}
+
+function checkNonNegative(option: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number') throw new TypeError(messages.option(option, 'a non-negative number of ms', value));
+  if (Number.isNaN(value) || value < 0) throw new RangeError(messages.option(option, 'a non-negative number of ms', value));
+}
+
+/** Checks a submit options object; returns it unchanged (it becomes `handle.options`). */
+export function checkSubmitOptions(options: unknown, method = 'submit'): SubmitOptions | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object') throw new TypeError(messages.optionsObject(`${method}() options`, options));
+  const given = options as SubmitOptions;
+  const { name, priority, hold, transferList, signal, timeout, onProgress } = given;
+  if (name !== undefined && typeof name !== 'string') throw new TypeError(messages.option('name', 'a string', name));
+  if (priority !== undefined) {
+    if (typeof priority !== 'number') throw new TypeError(messages.option('priority', 'a number', priority));
+    if (Number.isNaN(priority)) throw new RangeError(messages.option('priority', 'a number', priority));
+  }
+  if (hold !== undefined && typeof hold !== 'boolean') throw new TypeError(messages.option('hold', 'a boolean', hold));
+  if (transferList !== undefined && !Array.isArray(transferList)) {
+    throw new TypeError(messages.option('transferList', 'an array', transferList));
+  }
+  if (signal !== undefined && !isAbortSignal(signal)) throw new TypeError(messages.option('signal', 'an AbortSignal', signal));
+  checkNonNegative('timeout', timeout);
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new TypeError(messages.option('onProgress', 'a function', onProgress));
+  }
+  return given;
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function'
+  );
+}

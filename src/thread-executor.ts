@@ -1,0 +1,248 @@
+/**
+ * The executor that runs jobs on Piscina's worker threads: the only file that touches Piscina.
+ * Piscina never holds more than the jobs the pool dispatched (at most `concurrency` plus
+ * promotions), so its own queue stays short and its linear aborts stay cheap.
+ */
+import type { TransferListItem } from 'node:worker_threads';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
+import { messages } from './errors.js';
+import type { Executor, ExecutorJob } from './executor.js';
+import { flagWord, flagWords, progressChannelKey, slotsPerBlock, type ProgressReceiver } from './job-context.js';
+import { defaults, type PoolOptions } from './options.js';
+import type { Envelope, TransportedError } from './thread.js';
+
+// thread.ts under tsx, thread.js once built: the entry sits next to this file, with its extension.
+const threadEntry = fileURLToPath(new URL(`./thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
+/**
+ * One dispatched job, as Piscina sees it. It doubles as the abort signal handed to Piscina: only
+ * `forceAbort` (after `abortGrace`) fires it, which makes Piscina end the thread.
+ */
+class ThreadJob {
+  readonly job: ExecutorJob;
+  readonly flags: Int32Array;
+  readonly word: number;
+  aborted = false;
+  reason: unknown = undefined;
+  stopping = false;
+  graceTimer: NodeJS.Timeout | undefined = undefined;
+  /** Set while a finished job waits for its progress channel to catch up. */
+  whenFlushed: (() => void) | undefined = undefined;
+  flushed = false;
+  #abortListener: (() => void) | undefined = undefined;
+
+  constructor(job: ExecutorJob, flags: Int32Array, word: number) {
+    this.job = job;
+    this.flags = flags;
+    this.word = word;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.#abortListener = listener;
+  }
+
+  removeEventListener(): void {
+    this.#abortListener = undefined;
+  }
+
+  forceAbort(): void {
+    this.aborted = true;
+    this.reason = 'lazypool: abortGrace elapsed';
+    this.#abortListener?.();
+  }
+}
+
+export class ThreadExecutor implements Executor {
+  readonly #piscina: Piscina;
+  readonly #filename: string;
+  readonly #name: string;
+  readonly #abortGrace: number;
+  readonly #blocks: Int32Array[] = [];
+  readonly #jobs: (ThreadJob | undefined)[] = [];
+  readonly #freeSlots: number[] = [];
+  readonly #channels = new Set<MessagePort>();
+
+  constructor(options: PoolOptions) {
+    const { filename, name, concurrency, Handle, abortGrace, run, ...piscinaOptions } = options;
+    this.#filename = modulePath(filename!);
+    this.#name = name ?? 'default';
+    this.#abortGrace = abortGrace ?? defaults.abortGrace;
+    this.#piscina = new Piscina({
+      idleTimeout: defaults.idleTimeout,
+      // Piscina re-queues a task it could not place at the tail unless told otherwise; the few
+      // tasks it holds were dispatched in priority order and must start in that order.
+      stricterFIFO: true,
+      ...piscinaOptions,
+      filename: threadEntry,
+    });
+    this.#piscina.on('message', (message: unknown) => this.#onThreadMessage(message));
+    // A reply for a task Piscina already aborted arrives as an 'error' event; the job it belongs
+    // to has settled, so it is only worth a warning, never a crash.
+    this.#piscina.on('error', (error: Error) => {
+      process.emitWarning(error.message, { type: 'LazypoolWorkerWarning', detail: error.stack });
+    });
+  }
+
+  get threads(): number {
+    return this.#piscina.threads.length;
+  }
+
+  /** Piscina's resolved thread limit, for the default concurrency. */
+  get maxThreads(): number {
+    return this.#piscina.maxThreads;
+  }
+
+  run(job: ExecutorJob): Promise<unknown> {
+    const slot = this.#acquireSlot();
+    job.slot = slot;
+    const flags = this.#blocks[Math.floor(slot / slotsPerBlock)];
+    const word = flagWord(slot);
+    Atomics.store(flags, word, 0);
+    Atomics.store(flags, word + 1, 0);
+    const record = new ThreadJob(job, flags, word);
+    this.#jobs[slot] = record;
+
+    let input = job.input;
+    let transferList = job.transferList as TransferListItem[] | undefined;
+    // Piscina unwraps move() only at the top of a task; here the task is the envelope.
+    if (isMovable(input)) {
+      transferList = [...(transferList ?? []), input[transferableSymbol] as TransferListItem];
+      input = input[valueSymbol];
+    }
+    const envelope: Envelope = { filename: this.#filename, name: job.name ?? this.#name, input, id: job.id, slot, flags };
+    return this.#piscina
+      .run(envelope, { transferList, signal: record as unknown as AbortSignal })
+      .then(
+        (value) => this.#finished(record, value),
+        (error: unknown) => {
+          if (isTransported(error)) return this.#finished(record, undefined, revive(error));
+          this.#release(record);
+          throw record.aborted || isCloneError(error) ? error : workerExited(job.id, error);
+        },
+      );
+  }
+
+  stop(job: ExecutorJob): void {
+    const record = this.#jobs[job.slot];
+    if (record === undefined || record.job !== job || record.stopping) return;
+    record.stopping = true;
+    Atomics.store(record.flags, record.word, 1);
+    Atomics.notify(record.flags, record.word);
+    record.graceTimer = setTimeout(() => record.forceAbort(), this.#abortGrace);
+    // Its handle has settled: progress it still owes is of no use to anyone.
+    record.whenFlushed?.();
+  }
+
+  async close(): Promise<void> {
+    await this.#piscina.close();
+    for (const port of this.#channels) port.close();
+    this.#channels.clear();
+  }
+
+  /** Settles once the job's progress has all arrived (if it reported any). */
+  #finished(record: ThreadJob, value: unknown, error?: Error): unknown {
+    const reported = Atomics.load(record.flags, record.word + 1) !== 0;
+    if (!reported || record.flushed || record.stopping) {
+      this.#release(record);
+      if (error !== undefined) throw error;
+      return value;
+    }
+    return new Promise((resolve, reject) => {
+      record.whenFlushed = () => {
+        record.whenFlushed = undefined;
+        this.#release(record);
+        if (error !== undefined) reject(error);
+        else resolve(value);
+      };
+    });
+  }
+
+  #acquireSlot(): number {
+    const free = this.#freeSlots.pop();
+    if (free !== undefined) return free;
+    const slot = this.#jobs.length;
+    if (slot % slotsPerBlock === 0) {
+      this.#blocks.push(new Int32Array(new SharedArrayBuffer(slotsPerBlock * flagWords * Int32Array.BYTES_PER_ELEMENT)));
+    }
+    this.#jobs.push(undefined);
+    return slot;
+  }
+
+  #release(record: ThreadJob): void {
+    if (record.graceTimer !== undefined) clearTimeout(record.graceTimer);
+    const slot = record.job.slot;
+    if (this.#jobs[slot] !== record) return;
+    this.#jobs[slot] = undefined;
+    this.#freeSlots.push(slot);
+  }
+
+  #onThreadMessage(message: unknown): void {
+    const port = (message as Record<string, unknown> | null)?.[progressChannelKey];
+    if (!(port instanceof MessagePort)) return;
+    const receiver: ProgressReceiver = {
+      progress: (slot, id, value) => {
+        const record = this.#recordOf(slot, id);
+        if (record !== undefined) record.job.progress(value);
+      },
+      flush: (slot, id) => {
+        const record = this.#recordOf(slot, id);
+        if (record === undefined) return;
+        record.flushed = true;
+        record.whenFlushed?.();
+      },
+    };
+    Comlink.expose(receiver, port as unknown as Comlink.Endpoint);
+    port.unref();
+    this.#channels.add(port);
+    port.once('close', () => this.#channels.delete(port));
+  }
+
+  /** The running job with that id in that slot, if it is still there (a slot is reused later). */
+  #recordOf(slot: number, id: number): ThreadJob | undefined {
+    const record = this.#jobs[slot];
+    return record !== undefined && record.job.id === id ? record : undefined;
+  }
+}
+
+function modulePath(filename: string | URL): string {
+  if (filename instanceof URL) return fileURLToPath(filename);
+  if (filename.startsWith('file:')) return fileURLToPath(filename);
+  if (!filename.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(filename)) {
+    throw new RangeError(messages.option('filename', 'an absolute path, a file: URL string or a URL', filename));
+  }
+  return filename;
+}
+
+interface Movable {
+  [transferableSymbol]: unknown;
+  [valueSymbol]: unknown;
+}
+
+function isMovable(value: unknown): value is Movable {
+  return typeof value === 'object' && value !== null && transferableSymbol in value && valueSymbol in value;
+}
+
+function isTransported(error: unknown): error is TransportedError {
+  return typeof error === 'object' && error !== null && (error as TransportedError).lazypoolError === true;
+}
+
+function revive(transported: TransportedError): Error {
+  const error = new Error(transported.message);
+  Object.defineProperty(error, 'name', { value: transported.name, configurable: true, writable: true, enumerable: false });
+  if (transported.stack !== undefined) error.stack = transported.stack;
+  if (transported.properties !== undefined) Object.assign(error, transported.properties);
+  return error;
+}
+
+function isCloneError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'DataCloneError';
+}
+
+function workerExited(id: number, cause: unknown): Error {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new Error(messages.workerExited(id, detail), { cause });
+}

@@ -1,0 +1,114 @@
+/**
+ * The module Piscina loads in every thread. It unwraps the envelope the main thread sent, loads
+ * the user's worker module (once per thread), and runs the requested export inside the job's
+ * context. Errors thrown by the user's code travel as plain objects so that their `name` and own
+ * properties survive the trip (structured clone keeps neither for custom errors).
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { messages } from './errors.js';
+import { flagWord, JobContext, jobs } from './job-context.js';
+
+/** What the main thread posts for each job. */
+export interface Envelope {
+  filename: string;
+  name: string;
+  input: unknown;
+  id: number;
+  /** The job's slot in the pool: its words in `flags` and the address of its progress. */
+  slot: number;
+  flags: Int32Array;
+}
+
+/** A user error on its way back to the main thread. */
+export interface TransportedError {
+  lazypoolError: true;
+  name: string;
+  message: string;
+  stack: string | undefined;
+  properties: Record<string, unknown> | undefined;
+}
+
+type Handler = (input: unknown) => unknown;
+const handlers = new Map<string, Handler>();
+
+export default function runJob(envelope: Envelope): unknown {
+  // Cancelled while it waited in Piscina for a thread: it never starts its work.
+  if (Atomics.load(envelope.flags, flagWord(envelope.slot)) !== 0) return undefined;
+  const handler = handlers.get(envelope.filename + '\0' + envelope.name);
+  if (handler !== undefined) return call(handler, envelope);
+  return load(envelope.filename, envelope.name).then(
+    (loaded) => call(loaded, envelope),
+    (error: unknown) => {
+      throw transportable(error);
+    },
+  );
+}
+
+const require = createRequire(import.meta.url);
+
+async function load(filename: string, name: string): Promise<Handler> {
+  const module = await loadModule(filename);
+  const fallback = module.default as Record<string, unknown> | undefined;
+  const handler = name === 'default' ? fallback : (module[name] ?? fallback?.[name]);
+  if (typeof handler !== 'function') throw new TypeError(messages.noHandler(name, filename));
+  handlers.set(filename + '\0' + name, handler as Handler);
+  return handler as Handler;
+}
+
+/**
+ * `require` first, as Piscina does: it loads CommonJS, ES modules without top-level await (Node
+ * 20.19+), and `.ts` under tsx, whose loader reaches worker threads only through its require hook.
+ * `import()` is the fallback for ES modules that need it. Nothing is cached on failure: a module
+ * that cannot load fails every job with the loader's error.
+ */
+async function loadModule(filename: string): Promise<Record<string, unknown>> {
+  try {
+    return require(filename) as Record<string, unknown>;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'ERR_REQUIRE_ASYNC_MODULE' && code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+  }
+  return (await import(pathToFileURL(filename).href)) as Record<string, unknown>;
+}
+
+function call(handler: Handler, envelope: Envelope): unknown {
+  const job = new JobContext(envelope.id, envelope.slot, envelope.flags);
+  let result: unknown;
+  try {
+    result = jobs.run(job, handler, envelope.input);
+  } catch (error) {
+    job.end();
+    throw transportable(error);
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (value) => {
+        job.end();
+        return value;
+      },
+      (error: unknown) => {
+        job.end();
+        throw transportable(error);
+      },
+    );
+  }
+  job.end();
+  return result;
+}
+
+function transportable(error: unknown): TransportedError | unknown {
+  if (!(error instanceof Error)) return error;
+  let properties: Record<string, unknown> | undefined;
+  const own = Object.keys(error);
+  if (own.length > 0) {
+    properties = {};
+    for (const key of own) properties[key] = (error as unknown as Record<string, unknown>)[key];
+    try {
+      structuredClone(properties);
+    } catch {
+      properties = undefined;
+    }
+  }
+  return { lazypoolError: true, name: error.name, message: error.message, stack: error.stack, properties };
+}
