@@ -25,10 +25,15 @@ export interface HashResult {
   bytes: number;
 }
 
-/** Progress value sent while hashing: bytes hashed so far, out of the size the file had when opened. */
+/**
+ * Progress value sent while hashing: bytes hashed so far, out of the size the file had when opened.
+ * `delta` is what this report adds to the previous one of the same job, so that a caller watching
+ * many jobs through one callback (a `pool.map`) can sum bytes without telling the jobs apart.
+ */
 export interface HashProgress {
   bytes: number;
   total: number;
+  delta: number;
 }
 
 /** A file that could not be hashed, as {@link hashSettled} reports it. */
@@ -66,8 +71,9 @@ export default async function hash(input: HashInput): Promise<HashResult> {
     // A small file needs no 1 MiB buffer; a file that grows while read still fits through a small one.
     const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(chunkSize, total)));
     let bytes = 0;
+    let reportedBytes = 0;
     let reportedAt = performance.now();
-    job.progress({ bytes, total } satisfies HashProgress);
+    job.progress({ bytes, total, delta: 0 } satisfies HashProgress);
     for (;;) {
       stopIfCancelled(job);
       const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
@@ -76,10 +82,11 @@ export default async function hash(input: HashInput): Promise<HashResult> {
       bytes += bytesRead;
       if (job.inPool && performance.now() - reportedAt >= progressIntervalMs) {
         reportedAt = performance.now();
-        job.progress({ bytes, total } satisfies HashProgress);
+        job.progress({ bytes, total, delta: bytes - reportedBytes } satisfies HashProgress);
+        reportedBytes = bytes;
       }
     }
-    job.progress({ bytes, total: Math.max(total, bytes) } satisfies HashProgress);
+    job.progress({ bytes, total: Math.max(total, bytes), delta: bytes - reportedBytes } satisfies HashProgress);
     return { path: input.path, algorithm, digest: digest.digest('hex'), bytes };
   } finally {
     await file.close();
