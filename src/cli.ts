@@ -340,6 +340,7 @@ class ProgressBar {
     this.#startedAt = performance.now();
     // unref: the bar must never be what keeps the process alive.
     this.#timer = setInterval(() => this.draw(), redrawIntervalMs).unref();
+    this.draw();
   }
 
   setTotals(files: number, bytes: number): void {

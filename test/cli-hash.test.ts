@@ -1,0 +1,225 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+// Absolute, so that the command runs from any working directory (the tests run it in temp folders).
+const tsx = import.meta.resolve('tsx');
+
+interface Run {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs a command to completion; resolves with its exit code and output, whatever the code. */
+function run(command: string, args: readonly (string | Buffer)[], options: { cwd?: string; stdin?: Buffer } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    // Buffers as arguments: spawn takes only strings, so byte paths go through `sh -c` and "$@".
+    const child = spawn(command, args as string[], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString() }));
+    child.stdin.end(options.stdin);
+  });
+}
+
+function lazypool(args: readonly string[], cwd?: string): Promise<Run> {
+  return run(process.execPath, [`--import=${tsx}`, cli, ...args], { cwd });
+}
+
+/** What GNU coreutils prints for the same files, listed by a shell command (so paths stay bytes). */
+function coreutils(script: string, cwd: string): Promise<Run> {
+  return run('sh', ['-c', script], { cwd });
+}
+
+let root: string;
+
+test.before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'lazypool-cli-'));
+});
+
+test.after.always(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function folder(name: string): Promise<string> {
+  const path = join(root, name);
+  await mkdir(path, { recursive: true });
+  return path;
+}
+
+async function put(path: string | Buffer, content: string | Buffer): Promise<void> {
+  await writeFile(path, content);
+}
+
+test('a tree is printed exactly as sha256sum prints the same files, strange names included, and sha256sum -c accepts it', async (t) => {
+  const cwd = await folder('tree');
+  await mkdir(join(cwd, 'data/nested/deeper'), { recursive: true });
+  await put(join(cwd, 'data/empty'), '');
+  await put(join(cwd, 'data/big.bin'), Buffer.alloc(3 * 1024 * 1024 + 5, 0xa5));
+  await put(join(cwd, 'data/back\\slash'), 'backslash');
+  await put(join(cwd, 'data/new\nline'), 'newline');
+  await put(join(cwd, 'data/carriage\rreturn'), 'carriage return');
+  await put(join(cwd, 'data/-dash'), 'dash');
+  await put(join(cwd, 'data/nested/deeper/z'), 'z');
+  await put(join(cwd, 'data/nested/a'), 'a');
+  await put(Buffer.concat([Buffer.from(join(cwd, 'data/latin1-')), Buffer.of(0xe9)]), 'not UTF-8');
+  await put(join(cwd, 'data/UPPER'), 'upper case sorts first in byte order');
+
+  const ours = await lazypool(['hash', '--threads', '2', 'data'], cwd);
+  // find | sort gives the same order as a walk sorted per directory for these names (no name is a
+  // prefix of a sibling's followed by a byte below '/').
+  const theirs = await coreutils("find data -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum", cwd);
+  t.is(ours.stderr, '');
+  t.is(ours.code, 0);
+  t.is(theirs.code, 0);
+  t.true(ours.stdout.equals(theirs.stdout), `\n${ours.stdout.toString()}\n---\n${theirs.stdout.toString()}`);
+  t.regex(ours.stdout.toString(), /^\\[\da-f]{64} {2}data\/new\\nline$/m, 'escaped as sha256sum does');
+
+  const check = await run('sha256sum', ['-c', '--strict'], { cwd, stdin: ours.stdout });
+  t.is(check.code, 0, check.stderr);
+  t.is(check.stdout.toString().match(/: OK$/gm)?.length, 10);
+});
+
+test('paths print in the order given, each directory in byte order of names, depth first', async (t) => {
+  const cwd = await folder('order');
+  await mkdir(join(cwd, 'd/a'), { recursive: true });
+  await put(join(cwd, 'd/a/x'), '1');
+  await put(join(cwd, 'd/a b'), '2'); // ' ' sorts before '/': a plain sort of full paths would put it first
+  await put(join(cwd, 'd/B'), '3');
+  await put(join(cwd, 'second'), '4');
+  await put(join(cwd, 'first'), '5');
+
+  const result = await lazypool(['hash', 'second', 'd/', 'first'], cwd);
+  t.is(result.code, 0);
+  const paths = result.stdout.toString().trimEnd().split('\n').map((line) => line.slice(66));
+  t.deepEqual(paths, ['second', 'd/B', 'd/a/x', 'd/a b', 'first']);
+});
+
+test('hundreds of files stream through the pool in order, equal to sha256sum', async (t) => {
+  const cwd = await folder('many');
+  for (let directory = 0; directory < 6; directory++) {
+    await mkdir(join(cwd, 'm', `dir${directory}`), { recursive: true });
+    await Promise.all(
+      Array.from({ length: 60 }, (_, file) =>
+        put(join(cwd, 'm', `dir${directory}`, `file${String(file).padStart(3, '0')}`), `content ${directory} ${file}\n`.repeat(file)),
+      ),
+    );
+  }
+  const ours = await lazypool(['hash', '-j', '2', 'm'], cwd);
+  const theirs = await coreutils('find m -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum', cwd);
+  t.is(ours.code, 0);
+  t.is(ours.stdout.toString().split('\n').length, 361);
+  t.true(ours.stdout.equals(theirs.stdout));
+});
+
+test('a missing file is reported on stderr in sha256sum\'s words, the other files are still hashed, and the exit code is 1', async (t) => {
+  const cwd = await folder('missing');
+  await put(join(cwd, 'one'), 'one');
+  await put(join(cwd, 'two'), 'two');
+  const ours = await lazypool(['hash', 'one', 'nowhere', 'two'], cwd);
+  const theirs = await run('sha256sum', ['one', 'nowhere', 'two'], { cwd });
+  t.is(ours.code, 1);
+  t.is(theirs.code, 1);
+  t.true(ours.stdout.equals(theirs.stdout));
+  t.is(ours.stderr, 'lazypool: nowhere: No such file or directory\n');
+  t.is(theirs.stderr, 'sha256sum: nowhere: No such file or directory\n');
+});
+
+test('a dangling symbolic link in a walked directory is reported; a link to a directory is not followed', async (t) => {
+  const cwd = await folder('links');
+  await mkdir(join(cwd, 'l/real'), { recursive: true });
+  await put(join(cwd, 'l/real/file'), 'file');
+  await symlink('real', join(cwd, 'l/loop'));
+  await symlink('real/file', join(cwd, 'l/to-file'));
+  await symlink('gone', join(cwd, 'l/dangling'));
+  const result = await lazypool(['hash', 'l'], cwd);
+  t.is(result.code, 1);
+  t.is(result.stderr, 'lazypool: l/dangling: No such file or directory\n');
+  const digest = createHash('sha256').update('file').digest('hex');
+  t.is(result.stdout.toString(), `${digest}  l/real/file\n${digest}  l/to-file\n`);
+});
+
+test('--algo takes any node:crypto digest and matches md5sum, sha1sum and sha512sum', async (t) => {
+  const cwd = await folder('algorithms');
+  await put(join(cwd, 'a'), 'alpha');
+  await put(join(cwd, 'b'), Buffer.alloc(100_000, 1));
+  for (const [algorithm, tool] of [['md5', 'md5sum'], ['sha1', 'sha1sum'], ['sha512', 'sha512sum']]) {
+    const ours = await lazypool(['hash', '--algo', algorithm, 'a', 'b'], cwd);
+    const theirs = await run(tool, ['a', 'b'], { cwd });
+    t.is(ours.code, 0);
+    t.true(ours.stdout.equals(theirs.stdout), algorithm);
+  }
+});
+
+test('--json prints one object per file, in order, failures included', async (t) => {
+  const cwd = await folder('json');
+  await put(join(cwd, 'a'), 'alpha');
+  await put(join(cwd, 'b'), 'beta');
+  const result = await lazypool(['hash', '--json', '--algo', 'sha512', 'b', 'missing', 'a'], cwd);
+  t.is(result.code, 1);
+  t.is(result.stderr, 'lazypool: missing: No such file or directory\n');
+  const records = result.stdout.toString().trimEnd().split('\n').map((line) => JSON.parse(line) as unknown);
+  const sha512 = (text: string) => createHash('sha512').update(text).digest('hex');
+  t.deepEqual(records, [
+    { path: 'b', algorithm: 'sha512', digest: sha512('beta'), bytes: 4 },
+    { path: 'missing', algorithm: 'sha512', error: 'No such file or directory', code: 'ENOENT' },
+    { path: 'a', algorithm: 'sha512', digest: sha512('alpha'), bytes: 5 },
+  ]);
+});
+
+test('bad usage prints the usage on stderr, nothing on stdout, and exits with 2', async (t) => {
+  const cwd = await folder('usage');
+  await put(join(cwd, 'a'), 'a');
+  const cases: [string[], RegExp][] = [
+    [['hash', '--no-such-flag', 'a'], /Unknown option '--no-such-flag'/],
+    [['hash', '--threads', '0', 'a'], /--threads must be a positive integer, got '0'/],
+    [['hash', '--threads', 'two', 'a'], /--threads must be a positive integer, got 'two'/],
+    [['hash', '--algo', 'no-such-digest', 'a'], /unknown digest algorithm 'no-such-digest'/],
+    [['hash'], /no file or directory given/],
+    [['hash', '--algo'], /argument missing/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [[], /Usage: lazypool <command>/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await lazypool(args, cwd);
+    t.is(result.code, 2, args.join(' '));
+    t.is(result.stdout.length, 0, args.join(' '));
+    t.regex(result.stderr, message, args.join(' '));
+    t.regex(result.stderr, /Usage: lazypool/, args.join(' '));
+  }
+});
+
+test('--help documents every flag and exits with 0', async (t) => {
+  const result = await lazypool(['hash', '--help']);
+  t.is(result.code, 0);
+  t.is(result.stderr, '');
+  const help = result.stdout.toString();
+  for (const flag of ['-a, --algo', '-j, --threads', '--json', '--progress', '--no-progress', '-h, --help']) {
+    t.true(help.includes(flag), flag);
+  }
+  t.regex(help, /Exit status/);
+  t.is((await lazypool(['--help'])).code, 0);
+});
+
+test('--progress draws the bar on stderr (here a pipe) without changing stdout; by default a pipe gets none', async (t) => {
+  const cwd = await folder('progress');
+  await put(join(cwd, 'a'), Buffer.alloc(2 * 1024 * 1024, 7));
+  await put(join(cwd, 'b'), 'b');
+  const plain = await lazypool(['hash', 'a', 'b'], cwd);
+  const withBar = await lazypool(['hash', '--progress', 'a', 'b'], cwd);
+  t.is(plain.stderr, '');
+  t.true(withBar.stdout.equals(plain.stdout));
+  t.regex(withBar.stderr, /files .* ETA /);
+  t.true(withBar.stderr.endsWith('\r\x1b[K'), 'the bar erases itself at the end');
+  const file = await readFile(join(cwd, 'a'));
+  t.true(plain.stdout.toString().startsWith(createHash('sha256').update(file).digest('hex')));
+});
