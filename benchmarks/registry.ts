@@ -1,0 +1,12 @@
+// Every benchmark `npm run bench` knows, in the order a full run takes them.
+// To add one: write benchmarks/<name>.ts exporting a `Benchmark` (see lib/benchmark.ts; any
+// existing script is a template), import it here and append it to the list. The runner gives it
+// `--quick`, `--rounds`, `--threads`, prints its tables and writes results/<name>.json and .svg.
+import type { Benchmark } from './lib/benchmark.js';
+import { memory } from './memory.js';
+import { throughput } from './throughput.js';
+
+export const benchmarks: readonly Benchmark[] = [
+  throughput,
+  memory,
+];
