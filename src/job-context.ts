@@ -9,7 +9,7 @@
  * first time a job of that thread reports progress, so jobs that never do pay nothing for it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { MessageChannel, parentPort } from 'node:worker_threads';
+import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { messages } from './errors.js';
 
@@ -23,8 +23,8 @@ export interface ProgressReceiver {
 /** The message a thread posts on its parentPort to hand the main thread its progress channel. */
 export const progressChannelKey = 'lazypool:progress-channel';
 
-/** Words per job in the shared flags: [cancelled, reported progress]. */
-export const flagWords = 2;
+/** Words per job in the shared flags: [cancelled, reported progress, id of the thread running it]. */
+export const flagWords = 3;
 
 /** Jobs per shared flags block; the main thread adds blocks when promotions need more. */
 export const slotsPerBlock = 1024;
@@ -66,6 +66,8 @@ export class JobContext {
     this.#slot = slot;
     this.#flags = flags;
     this.#word = flagWord(slot);
+    // Tells the main thread which thread to end if the job ignores a cancel past abortGrace.
+    Atomics.store(flags, this.#word + 2, threadId);
   }
 
   get cancelled(): boolean {
@@ -112,8 +114,25 @@ export class JobContext {
 
 function ignore(): void {}
 
+/**
+ * The job whose synchronous handler is on the stack right now. Synchronous handlers run without
+ * AsyncLocalStorage: once a thread has used it, every promise in that thread pays for its hooks.
+ */
+let synchronousJob: JobContext | undefined;
+
+/** Runs a handler known to be synchronous with `job` as the current job. */
+export function runSynchronous<R>(job: JobContext, handler: (input: unknown) => R, input: unknown): R {
+  const outer = synchronousJob;
+  synchronousJob = job;
+  try {
+    return handler(input);
+  } finally {
+    synchronousJob = outer;
+  }
+}
+
 export function currentJob(fn: string): JobContext {
-  const job = jobs.getStore();
+  const job = synchronousJob ?? jobs.getStore();
   if (job === undefined) throw new Error(messages.outsideJob(fn));
   return job;
 }

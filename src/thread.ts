@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { messages } from './errors.js';
-import { flagWord, JobContext, jobs } from './job-context.js';
+import { flagWord, JobContext, jobs, runSynchronous } from './job-context.js';
 
 /** What the main thread posts for each job. */
 export interface Envelope {
@@ -31,13 +31,30 @@ export interface TransportedError {
 
 type Handler = (input: unknown) => unknown;
 const handlers = new Map<string, Handler>();
+/**
+ * Handlers seen to return a plain value (not a promise) on their first call, made under
+ * AsyncLocalStorage. They run without it from then on. One that later returns a promise after all
+ * goes back to AsyncLocalStorage for its following calls; in that one call, code after its first
+ * `await` does not see its job.
+ */
+const synchronous = new WeakSet<Handler>();
+let lastFilename = '';
+let lastName = '';
+let lastHandler: Handler | undefined;
 
 export default function runJob(envelope: Envelope): unknown {
   // Cancelled while it waited in Piscina for a thread: it never starts its work.
   if (Atomics.load(envelope.flags, flagWord(envelope.slot)) !== 0) return undefined;
-  const handler = handlers.get(envelope.filename + '\0' + envelope.name);
-  if (handler !== undefined) return call(handler, envelope);
-  return load(envelope.filename, envelope.name).then(
+  const { filename, name } = envelope;
+  if (lastHandler !== undefined && filename === lastFilename && name === lastName) return call(lastHandler, envelope);
+  const handler = handlers.get(filename + '\0' + name);
+  if (handler !== undefined) {
+    lastFilename = filename;
+    lastName = name;
+    lastHandler = handler;
+    return call(handler, envelope);
+  }
+  return load(filename, name).then(
     (loaded) => call(loaded, envelope),
     (error: unknown) => {
       throw transportable(error);
@@ -75,13 +92,15 @@ async function loadModule(filename: string): Promise<Record<string, unknown>> {
 function call(handler: Handler, envelope: Envelope): unknown {
   const job = new JobContext(envelope.id, envelope.slot, envelope.flags);
   let result: unknown;
+  const known = synchronous.has(handler);
   try {
-    result = jobs.run(job, handler, envelope.input);
+    result = known ? runSynchronous(job, handler, envelope.input) : jobs.run(job, handler, envelope.input);
   } catch (error) {
     job.end();
     throw transportable(error);
   }
-  if (result instanceof Promise) {
+  if (isThenable(result)) {
+    if (known) synchronous.delete(handler);
     return result.then(
       (value) => {
         job.end();
@@ -93,8 +112,17 @@ function call(handler: Handler, envelope: Envelope): unknown {
       },
     );
   }
+  if (!known && handler.constructor.name !== 'AsyncFunction') synchronous.add(handler);
   job.end();
   return result;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function transportable(error: unknown): TransportedError | unknown {
