@@ -86,7 +86,10 @@ export default async function hash(input: HashInput): Promise<HashResult> {
         reportedBytes = bytes;
       }
     }
-    job.progress({ bytes, total: Math.max(total, bytes), delta: bytes - reportedBytes } satisfies HashProgress);
+    // The last report says "done" unless a periodic one already said exactly that.
+    if (bytes !== reportedBytes || total !== bytes) {
+      job.progress({ bytes, total: Math.max(total, bytes), delta: bytes - reportedBytes } satisfies HashProgress);
+    }
     return { path: input.path, algorithm, digest: digest.digest('hex'), bytes };
   } finally {
     await file.close();
