@@ -365,7 +365,7 @@ class ProgressBar {
     const remaining = this.#totalBytes === undefined ? undefined : Math.max(0, this.#totalBytes - this.#bytes);
     const eta = remaining === undefined || rate === 0 ? '--:--' : formatDuration(remaining / rate);
     const text = ` ${files}  ${bytes}  ${formatBytes(rate)}/s  ETA ${eta}`;
-    const columns = this.#stream.columns ?? 80;
+    const columns = this.#stream.columns || 80;
     const barWidth = Math.max(0, Math.min(30, columns - text.length - 3));
     const fraction = this.#totalBytes ? Math.min(1, this.#bytes / this.#totalBytes) : this.#totalFiles ? this.#files / this.#totalFiles : 0;
     const filled = Math.round(barWidth * fraction);
