@@ -101,7 +101,7 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
   #promise: Promise<T> | undefined;
   #resolve: ((value: any) => void) | undefined;
   #reject: ((reason: unknown) => void) | undefined;
-  #callbacks: Callbacks<this> | undefined;
+  #callbacks: Callbacks<any> | undefined;
   /** Someone awaits, has an onDone callback, or owns it (a group, a map): a failure is theirs to see. */
   #observed = false;
   /** The pool's record of the job while it runs. */
@@ -218,14 +218,14 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
   /** Awaiting a `held` handle starts it first; awaiting never blocks anything. */
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     this.#observed = true;
     if (this.#state === 'held') this.start();
     return this.#settledPromise().then(onfulfilled, onrejected);
   }
 
-  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+  catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
     return this.then(undefined, onrejected);
   }
 
@@ -242,9 +242,9 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
    * promise or thenable, or a fulfilled handle for a plain value. Such a handle belongs to no pool:
    * `cancel()` settles it as cancelled but cannot stop what it follows.
    */
-  static from<T>(value: T | PromiseLike<T> | JobHandle<T>): JobHandle<T> {
-    if (value instanceof JobHandle) return value as JobHandle<T>;
-    const handle = new JobHandle<T>({ id: ++ownerlessIds, input: value, options: noOptions });
+  static from<T>(value: T): JobHandle<Awaited<T>> {
+    if (value instanceof JobHandle) return value as JobHandle<Awaited<T>>;
+    const handle = new JobHandle<Awaited<T>>({ id: ++ownerlessIds, input: value, options: noOptions });
     if (isThenable(value)) {
       handle.#state = 'running';
       handle.#startedAt = handle.#submittedAt;

@@ -1,0 +1,248 @@
+import test from 'ava';
+import { once } from 'node:events';
+import { pathToFileURL } from 'node:url';
+import { CancelledError, JobHandle, Pool, PoolClosedError } from '../src/index.js';
+import { deferred, jobsModule, jobsPath, jobsPool, Latches } from './helpers.js';
+
+test('new Pool accepts an absolute path, a file: URL string and a URL', async (t) => {
+  for (const filename of [jobsPath, pathToFileURL(jobsPath).href, jobsModule]) {
+    const pool = new Pool({ filename, maxThreads: 1 });
+    t.is(await pool.submit(21, { name: 'double' }), 42);
+    await pool.close();
+  }
+});
+
+test('invalid pool options throw at construction, naming the option', (t) => {
+  t.throws(() => new Pool({} as never), { instanceOf: TypeError, message: /filename.*run/ });
+  t.throws(() => new Pool({ filename: jobsModule, concurrency: -1 }), { instanceOf: RangeError, message: 'concurrency must be a non-negative integer, got -1' });
+  t.throws(() => new Pool({ filename: jobsModule, concurrency: 1.5 }), { instanceOf: RangeError, message: /concurrency.*1\.5/ });
+  t.throws(() => new Pool({ filename: jobsModule, concurrency: '2' as never }), { instanceOf: TypeError, message: /concurrency/ });
+  t.throws(() => new Pool({ filename: 'relative/worker.js' }), { instanceOf: RangeError, message: /filename/ });
+  t.throws(() => new Pool({ filename: 42 as never }), { instanceOf: TypeError, message: /filename/ });
+  t.throws(() => new Pool({ filename: jobsModule, abortGrace: -5 }), { instanceOf: RangeError, message: /abortGrace/ });
+  t.throws(() => new Pool({ filename: jobsModule, maxQueue: 10 as never }), { instanceOf: TypeError, message: /maxQueue/ });
+  t.throws(() => new Pool({ filename: jobsModule, Handle: Map as never }), { instanceOf: TypeError, message: /Handle/ });
+  t.throws(() => new Pool({ run: () => 1 } as never), { instanceOf: TypeError, message: /concurrency/ });
+  t.throws(() => new Pool({ run: () => 1, filename: jobsModule, concurrency: 1 }), { instanceOf: TypeError, message: /not both/ });
+  t.throws(() => new Pool({ filename: jobsModule, maxThreads: -1 }), { instanceOf: TypeError, message: /maxThreads/ });
+});
+
+test('default concurrency is twice maxThreads, and the pool reports it', async (t) => {
+  const pool = jobsPool({ maxThreads: 3 });
+  t.is(pool.concurrency, 6);
+  t.is(pool.stats.concurrency, 6);
+  await pool.close();
+});
+
+test('at most `concurrency` jobs run at once; the next goes out as soon as one stops', async (t) => {
+  const latches = new Latches(5);
+  const pool = jobsPool({ concurrency: 2 });
+  const handles = [0, 1, 2, 3, 4].map((i) => pool.submit(latches.latch(i), { name: 'waitForRelease' }));
+  await Promise.all([latches.started(0), latches.started(1)]);
+  t.deepEqual(handles.map((h) => h.state), ['running', 'running', 'queued', 'queued', 'queued']);
+  t.like(pool.stats, { running: 2, queued: 3 });
+  latches.release(0);
+  await handles[0];
+  // The slot freed by job 0 went to job 2 in the same turn, before any timer.
+  t.is(handles[2].state, 'running');
+  t.is(handles[3].state, 'queued');
+  for (const i of [1, 2, 3, 4]) latches.release(i);
+  t.deepEqual(await Promise.all(handles), [0, 1, 2, 3, 4]);
+  await pool.close();
+});
+
+test('submit hands the job to the workers before it returns when a slot is free', async (t) => {
+  const pool = jobsPool({ concurrency: 1 });
+  const handle = pool.submit(1);
+  t.is(handle.state, 'running');
+  t.not(handle.timing.startedAt, undefined);
+  const second = pool.submit(2);
+  t.is(second.state, 'queued');
+  await Promise.all([handle, second]);
+  await pool.close();
+});
+
+test('raising concurrency dispatches queued jobs at once', async (t) => {
+  const pool = new Pool({ run: () => new Promise(() => {}), concurrency: 1 });
+  const handles = [1, 2, 3].map((i) => pool.submit(i));
+  t.deepEqual(handles.map((h) => h.state), ['running', 'queued', 'queued']);
+  pool.concurrency = 3;
+  t.deepEqual(handles.map((h) => h.state), ['running', 'running', 'running']);
+  t.throws(() => (pool.concurrency = -2), { instanceOf: RangeError, message: /concurrency/ });
+  for (const handle of handles) handle.cancel();
+  await pool.close();
+});
+
+test('higher priority runs first; equal priorities run in submission order', async (t) => {
+  const order: number[] = [];
+  const pool = new Pool({ run: (n: number) => order.push(n), concurrency: 1 });
+  pool.pause();
+  const inputs = [
+    [1, 0],
+    [2, 5],
+    [3, 0],
+    [4, 5],
+    [5, -1],
+    [6, 10],
+  ];
+  for (const [input, priority] of inputs) pool.submit(input, { priority });
+  pool.resume();
+  await pool.idle();
+  t.deepEqual(order, [6, 2, 4, 1, 3, 5]);
+  await pool.close();
+});
+
+test('stats count jobs in every state', async (t) => {
+  const gate = deferred();
+  const pool = new Pool({ run: (x: string) => (x === 'fail' ? Promise.reject(new Error('no')) : x === 'wait' ? gate.promise : x), concurrency: 1 });
+  const failing = pool.submit('fail');
+  await t.throwsAsync(failing);
+  await pool.submit('ok');
+  const waiting = pool.submit('wait');
+  pool.submit('q1');
+  pool.submit('q2', { hold: true });
+  pool.submit('q3').cancel();
+  t.deepEqual(pool.stats, { held: 1, queued: 1, running: 1, fulfilled: 1, rejected: 1, cancelled: 1, concurrency: 1, threads: 0 });
+  gate.resolve('done');
+  await waiting;
+  await pool.close();
+  t.like(pool.stats, { held: 0, queued: 0, running: 0, fulfilled: 3, cancelled: 2 });
+});
+
+test('stats.threads counts the live threads', async (t) => {
+  const pool = jobsPool({ minThreads: 2, maxThreads: 2 });
+  await Promise.all([pool.submit(1), pool.submit(2)]);
+  t.is(pool.stats.threads, 2);
+  await pool.close();
+  t.is(pool.stats.threads, 0);
+});
+
+test('pause stops dispatching and resume restarts it; running jobs go on', async (t) => {
+  const latches = new Latches(3);
+  const pool = jobsPool({ concurrency: 1 });
+  const first = pool.submit(latches.latch(0), { name: 'waitForRelease' });
+  const second = pool.submit(latches.latch(1), { name: 'waitForRelease' });
+  pool.pause();
+  await latches.started(0);
+  latches.release(0);
+  t.is(await first, 0);
+  t.is(second.state, 'queued');
+  pool.resume();
+  t.is(second.state, 'running');
+  latches.release(1);
+  t.is(await second, 1);
+  await pool.close();
+});
+
+test('idle() resolves when nothing is queued or running; held jobs do not count', async (t) => {
+  const pool = jobsPool();
+  await pool.idle();
+  const held = pool.submit(1, { hold: true });
+  await pool.idle();
+  const handles = [1, 2, 3].map((n) => pool.submit(n, { name: 'asyncDouble' }));
+  await pool.idle();
+  t.true(handles.every((h) => h.state === 'fulfilled'));
+  t.is(held.state, 'held');
+  await pool.close();
+});
+
+test("events: 'start' and 'done' for each job, 'idle' when the pool empties", async (t) => {
+  const pool = jobsPool();
+  const started: number[] = [];
+  const done: number[] = [];
+  pool.on('start', (handle) => started.push(handle.id));
+  pool.on('done', (handle) => done.push(handle.id));
+  const idle = once(pool, 'idle');
+  const handles = [1, 2, 3].map((n) => pool.submit(n));
+  handles.push(pool.submit(4, { hold: true }));
+  handles[3].cancel();
+  await idle;
+  t.deepEqual(started.sort(), handles.slice(0, 3).map((h) => h.id));
+  t.deepEqual(done.sort(), handles.map((h) => h.id).sort());
+  await pool.close();
+});
+
+test('ids are unique and increasing per pool', async (t) => {
+  const pool = jobsPool();
+  const handles = Array.from({ length: 10 }, (_, i) => pool.submit(i));
+  for (let i = 1; i < handles.length; i++) t.true(handles[i].id > handles[i - 1].id);
+  await Promise.all(handles);
+  await pool.close();
+});
+
+test('close() lets queued jobs run, cancels held ones, then ends the threads', async (t) => {
+  const pool = jobsPool({ concurrency: 1 });
+  const queued = [1, 2, 3].map((n) => pool.submit(n, { name: 'asyncDouble' }));
+  const held = pool.submit(4, { hold: true });
+  await pool.close();
+  t.deepEqual(await Promise.all(queued), [2, 4, 6]);
+  t.is(held.state, 'cancelled');
+  const error = await t.throwsAsync(held, { instanceOf: CancelledError });
+  t.true(error!.reason instanceof PoolClosedError);
+  t.is(pool.stats.threads, 0);
+});
+
+test('close({ cancelQueued: true }) cancels queued jobs and waits for the running one', async (t) => {
+  const latches = new Latches(1);
+  const pool = jobsPool({ concurrency: 1 });
+  const running = pool.submit(latches.latch(0), { name: 'waitForRelease' });
+  const queued = [1, 2].map((n) => pool.submit(n));
+  await latches.started(0);
+  const closing = pool.close({ cancelQueued: true });
+  t.deepEqual(queued.map((h) => h.state), ['cancelled', 'cancelled']);
+  t.is(running.state, 'running');
+  latches.release(0);
+  await closing;
+  t.is(running.state, 'fulfilled');
+});
+
+test('a closed pool gives handles already rejected with PoolClosedError; close is idempotent', async (t) => {
+  const pool = jobsPool();
+  const closing = pool.close();
+  t.is(pool.close(), closing);
+  const handle = pool.submit(1);
+  t.is(handle.state, 'rejected');
+  await t.throwsAsync(handle, { instanceOf: PoolClosedError, name: 'PoolClosedError' });
+  await closing;
+});
+
+test('close() leaves no thread, timer or port behind', async (t) => {
+  const before = new Set(process.getActiveResourcesInfo());
+  const pool = jobsPool({ minThreads: 2 });
+  const seen: unknown[] = [];
+  await Promise.all([pool.submit(5, { name: 'report', onProgress: (v) => seen.push(v) }), pool.submit(1, { timeout: 10_000 })]);
+  await pool.close();
+  t.is(seen.length, 5);
+  const after = process.getActiveResourcesInfo().filter((resource) => !before.has(resource));
+  t.deepEqual(after, []);
+});
+
+test('pool[Symbol.asyncDispose] closes the pool (await using)', async (t) => {
+  let outer: Pool | undefined;
+  {
+    await using pool = jobsPool();
+    outer = pool;
+    t.is(await pool.submit(2, { name: 'double' }), 4);
+  }
+  const late = outer.submit(1);
+  t.is(late.state, 'rejected');
+  await t.throwsAsync(late, { instanceOf: PoolClosedError });
+});
+
+test('a custom Handle class builds every handle and sees every option (kwargs)', async (t) => {
+  class TaggedHandle extends JobHandle<unknown, { tag?: string }> {
+    readonly tag: string;
+    constructor(init: ConstructorParameters<typeof JobHandle<unknown, { tag?: string }>>[0]) {
+      super(init);
+      this.tag = init.options.tag ?? 'untagged';
+    }
+  }
+  const pool = new Pool({ filename: jobsModule, maxThreads: 1, Handle: TaggedHandle });
+  const handle = pool.submit(3, { name: 'double', tag: 'thumbnail', custom: { deep: true } });
+  t.true(handle instanceof TaggedHandle);
+  t.is(handle.tag, 'thumbnail');
+  t.deepEqual(handle.options, { name: 'double', tag: 'thumbnail', custom: { deep: true } });
+  t.is(await handle, 6);
+  t.true(pool.submit(1, { hold: true }) instanceof TaggedHandle);
+  await pool.close();
+});
