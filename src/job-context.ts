@@ -74,8 +74,13 @@ export class JobContext {
     return Atomics.load(this.#flags, this.#word) !== 0;
   }
 
+  /** Throws if the job has ended: its words may belong to another job by now. */
+  check(fn: string): this {
+    if (this.#ended) throw new Error(messages.outsideJob(fn));
+    return this;
+  }
+
   progress(value: unknown): void {
-    if (this.#ended) return;
     // Comlink posts inside a promise executor, where a clone failure would only reject a promise
     // nobody sees: check here so the caller gets the DataCloneError.
     if (typeof value === 'object' && value !== null) structuredClone(value);
@@ -94,6 +99,7 @@ export class JobContext {
   }
 
   #watch(controller: AbortController): void {
+    // Once the job has ended its word is reused by other jobs: stop watching it.
     if (this.#ended) return;
     if (this.cancelled) {
       controller.abort();
@@ -134,5 +140,5 @@ export function runSynchronous<R>(job: JobContext, handler: (input: unknown) => 
 export function currentJob(fn: string): JobContext {
   const job = synchronousJob ?? jobs.getStore();
   if (job === undefined) throw new Error(messages.outsideJob(fn));
-  return job;
+  return job.check(fn);
 }

@@ -103,7 +103,8 @@ export class ThreadExecutor implements Executor {
       (error: unknown) => {
         if (isTransported(error)) return this.#finished(record, undefined, revive(error));
         this.#release(record);
-        throw record.stopping || isCloneError(error) ? error : workerExited(job.id, error);
+        if (record.stopping) throw error;
+        throw isCloneError(error) ? notCloneable(job.id, error) : workerExited(job.id, error);
       },
     );
   }
@@ -236,8 +237,15 @@ function revive(transported: TransportedError): Error {
   return error;
 }
 
-function isCloneError(error: unknown): boolean {
-  return error instanceof Error && error.name === 'DataCloneError';
+function isCloneError(error: unknown): error is Error {
+  return typeof error === 'object' && error !== null && (error as Error).name === 'DataCloneError';
+}
+
+/** Structured clone throws a DOMException, which is no `Error` to most code: give it one. */
+function notCloneable(id: number, cause: Error): Error {
+  const error = new Error(messages.notCloneable(id, cause.message), { cause });
+  error.name = 'DataCloneError';
+  return error;
 }
 
 function workerExited(id: number, cause: unknown): Error {

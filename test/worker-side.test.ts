@@ -1,0 +1,204 @@
+import test from 'ava';
+import { CancelledError, move, Pool, TimeoutError } from '../src/index.js';
+import { jobsModule, jobsPool, Latches } from './helpers.js';
+
+test('progress(), cancelled() and signal() throw outside a running job', async (t) => {
+  const pool = jobsPool();
+  const messages = ((await pool.submit(null, { name: 'outsideJob' })) as string).split('|');
+  t.deepEqual(messages, [
+    'progress() was called outside a running lazypool job',
+    'cancelled() was called outside a running lazypool job',
+    'signal() was called outside a running lazypool job',
+  ]);
+  await pool.close();
+  // A timer the job left behind runs after its job ended: that is outside a job too.
+  const single = jobsPool({ maxThreads: 1 });
+  await single.submit(null, { name: 'leaveTimer' });
+  let after: string | undefined;
+  while ((after = (await single.submit(null, { name: 'afterJobEnded' })) as string | undefined) === undefined);
+  t.deepEqual(after.split('|'), messages);
+  await single.close();
+  const { progress, cancelled, signal } = await import('../src/worker.js');
+  t.throws(() => progress(1), { message: /outside a running lazypool job/ });
+  t.throws(() => cancelled(), { message: /outside/ });
+  t.throws(() => signal(), { message: /outside/ });
+});
+
+test('several async jobs on one thread each see their own progress and cancellation', async (t) => {
+  const pool = new Pool({ filename: jobsModule, maxThreads: 1, concurrentTasksPerWorker: 4, concurrency: 4 });
+  const seen = new Map<string, unknown[]>();
+  const handles = ['a', 'b', 'c', 'd'].map((tag) => {
+    seen.set(tag, []);
+    return pool.submit({ tag, steps: 6 }, { name: 'tagged', onProgress: (v) => seen.get(tag)!.push(v) });
+  });
+  t.deepEqual(await Promise.all(handles), ['a', 'b', 'c', 'd']);
+  for (const [tag, values] of seen) t.deepEqual(values, Array.from({ length: 6 }, (_, i) => `${tag}:${i}`));
+  await pool.close();
+});
+
+test('a job that awaits signal() is aborted by cancel and its thread is kept', async (t) => {
+  const latches = new Latches(1);
+  const pool = jobsPool({ maxThreads: 1, concurrency: 1 });
+  const thread = await pool.submit(null, { name: 'whichThread' });
+  const handle = pool.submit(latches.latch(0), { name: 'awaitSignal' });
+  await latches.started(0);
+  t.true(handle.cancel('user pressed stop'));
+  const error = await t.throwsAsync(handle, { instanceOf: CancelledError });
+  t.is(error!.reason, 'user pressed stop');
+  // The job's own rejection (AbortError from the timer) freed the slot, on the same thread.
+  t.is(await pool.submit(null, { name: 'whichThread' }), thread);
+  await pool.close();
+});
+
+test('a job that ignores cancellation has its thread ended after abortGrace; the pool goes on', async (t) => {
+  const latches = new Latches(2);
+  const pool = jobsPool({ maxThreads: 1, concurrency: 1, abortGrace: 100 });
+  const thread = await pool.submit(null, { name: 'whichThread' });
+  const stubborn = pool.submit(latches.latch(0), { name: 'ignoreCancel' });
+  const next = pool.submit(null, { name: 'whichThread' });
+  await latches.started(0);
+  stubborn.cancel();
+  t.is(stubborn.state, 'cancelled');
+  // The slot is freed only once the thread is gone: the next job runs on a fresh thread.
+  t.is(next.state, 'queued');
+  const freshThread = await next;
+  t.not(freshThread, thread);
+  t.is(await pool.submit(2, { name: 'double' }), 4);
+  await pool.close();
+});
+
+test('a timed-out job that polls cancelled() stops by itself and keeps its thread', async (t) => {
+  const latches = new Latches(1);
+  const pool = jobsPool({ maxThreads: 1, concurrency: 1 });
+  const thread = await pool.submit(null, { name: 'whichThread' });
+  await t.throwsAsync(pool.submit(latches.latch(0), { name: 'waitForRelease', timeout: 30 }), { instanceOf: TimeoutError });
+  t.is(await pool.submit(null, { name: 'whichThread' }), thread);
+  await pool.close();
+});
+
+test('a cancelled job still waiting in Piscina for a thread never starts its work', async (t) => {
+  const latches = new Latches(2);
+  // Two slots, one thread: the second job waits inside Piscina, not in lazypool's queue.
+  const pool = jobsPool({ maxThreads: 1, concurrency: 2 });
+  const first = pool.submit(latches.latch(0), { name: 'waitForRelease' });
+  const second = pool.submit(latches.latch(1), { name: 'waitForRelease' });
+  t.is(second.state, 'running');
+  await latches.started(0);
+  second.cancel();
+  latches.release(0);
+  await first;
+  await pool.idle();
+  t.false(latches.hasStarted(1));
+  await pool.close();
+});
+
+test('an AbortSignal cancels the job, before or while it runs; an aborted one cancels at submit', async (t) => {
+  const latches = new Latches(1);
+  const pool = jobsPool({ concurrency: 1 });
+  const controller = new AbortController();
+  const running = pool.submit(latches.latch(0), { name: 'waitForRelease', signal: controller.signal });
+  const queued = pool.submit(1, { signal: controller.signal });
+  await latches.started(0);
+  controller.abort('stop everything');
+  t.is(running.state, 'cancelled');
+  t.is(queued.state, 'cancelled');
+  const error = await t.throwsAsync(running, { instanceOf: CancelledError });
+  t.is(error!.reason, 'stop everything');
+  const late = pool.submit(1, { signal: AbortSignal.abort('too late') });
+  t.is(late.state, 'cancelled');
+  t.is((await t.throwsAsync(late, { instanceOf: CancelledError }))!.reason, 'too late');
+  await pool.close();
+});
+
+test('a settled job removes its listener from the signal it was given', async (t) => {
+  const pool = jobsPool();
+  const controller = new AbortController();
+  const { getEventListeners } = await import('node:events').then((events) => events as unknown as { getEventListeners: (target: EventTarget, type: string) => unknown[] });
+  await Promise.all([1, 2, 3].map((n) => pool.submit(n, { signal: controller.signal })));
+  t.is(getEventListeners(controller.signal, 'abort').length, 0);
+  await pool.close();
+});
+
+test('an error thrown in the worker keeps its name, message and own properties', async (t) => {
+  const pool = jobsPool();
+  const error = await t.throwsAsync(pool.submit('bad token', { name: 'fail' }));
+  t.is(error!.name, 'ParseError');
+  t.is(error!.message, 'bad token');
+  t.is((error as Error & { code: string }).code, 'E_PARSE');
+  t.true(error instanceof Error);
+  const async = await t.throwsAsync(pool.submit('later', { name: 'failLater' }));
+  t.is(async!.name, 'RangeError');
+  await pool.close();
+});
+
+test('a worker that exits rejects its job with an error saying so; the pool goes on', async (t) => {
+  const pool = jobsPool({ maxThreads: 1 });
+  const error = await t.throwsAsync(pool.submit(3, { name: 'exit' }));
+  t.regex(error!.message, /worker exited/);
+  t.regex(error!.message, /code: 3/);
+  t.is(await pool.submit(5, { name: 'double' }), 10);
+  t.like(pool.stats, { rejected: 1, fulfilled: 1 });
+  await pool.close();
+});
+
+test('an input that cannot be cloned rejects only its own handle', async (t) => {
+  const pool = jobsPool();
+  const good = pool.submit(1);
+  const bad = pool.submit({ fn: () => 1 });
+  const error = await t.throwsAsync(bad);
+  t.is(error!.name, 'DataCloneError');
+  t.is(await good, 1);
+  t.is(await pool.submit(2), 2);
+  await pool.close();
+});
+
+test('a missing export rejects with an error naming it', async (t) => {
+  const pool = jobsPool();
+  const error = await t.throwsAsync(pool.submit(1, { name: 'noSuchExport' }));
+  t.regex(error!.message, /no export named 'noSuchExport'/);
+  await pool.close();
+});
+
+test('move() transfers an ArrayBuffer instead of copying it', async (t) => {
+  const pool = jobsPool();
+  const buffer = new ArrayBuffer(1024);
+  t.is(await pool.submit(move(buffer), { name: 'byteLength' }), 1024);
+  t.is(buffer.byteLength, 0, 'the buffer was transferred away');
+  const listed = new ArrayBuffer(64);
+  t.is(await pool.submit(listed, { name: 'byteLength', transferList: [listed] }), 64);
+  t.is(listed.byteLength, 0);
+  await pool.close();
+});
+
+test('a function input is called only at dispatch, and what it returns (or resolves to) is the input', async (t) => {
+  const pool = jobsPool({ concurrency: 1 });
+  const latches = new Latches(1);
+  const calls: string[] = [];
+  const blocker = pool.submit(latches.latch(0), { name: 'waitForRelease' });
+  const sync = pool.submit(() => (calls.push('sync'), 20), { name: 'double' });
+  const async = pool.submit(async () => (calls.push('async'), 30), { name: 'double' });
+  const transferred = pool.submit(() => move(new ArrayBuffer(8)), { name: 'byteLength' });
+  const cancelled = pool.submit(() => calls.push('never'));
+  cancelled.cancel();
+  await latches.started(0);
+  t.deepEqual(calls, []);
+  latches.release(0);
+  await blocker;
+  t.deepEqual(await Promise.all([sync, async, transferred]), [40, 60, 8]);
+  t.deepEqual(calls, ['sync', 'async']);
+  await pool.close();
+});
+
+test('an input function that throws or rejects fails only its own handle', async (t) => {
+  const pool = jobsPool();
+  const throwing = pool.submit(() => {
+    throw new Error('could not read the file');
+  });
+  const rejecting = pool.submit(() => Promise.reject(new TypeError('bad payload')));
+  const fine = pool.submit(() => 'ok');
+  await t.throwsAsync(throwing, { message: 'could not read the file' });
+  await t.throwsAsync(rejecting, { instanceOf: TypeError, message: 'bad payload' });
+  t.is(await fine, 'ok');
+  t.like(pool.stats, { rejected: 2, fulfilled: 1, running: 0 });
+  await pool.close();
+});
