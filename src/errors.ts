@@ -62,6 +62,7 @@ export const messages = {
   outsideJob: (fn: string) => `${fn}() was called outside a running lazypool job`,
   workerExited: (id: number, cause: string) => `the worker exited while running job ${id}: ${cause}`,
   poolClosed: () => 'the pool is closed',
+  resultNotCloneable: (detail: string) => `the job's result could not be cloned: ${detail}`,
   notCloneable: (id: number, detail: string) => `job ${id}: its input or result could not be cloned: ${detail}`,
   noHandler: (name: string, filename: string) =>
     `the worker module ${filename} has no export named '${name}' that is a function`,

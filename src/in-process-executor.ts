@@ -5,6 +5,7 @@
  */
 import type { Executor, ExecutorJob } from './executor.js';
 import type { InProcessJob, InProcessRun } from './options.js';
+import { Timer } from './timer.js';
 
 class Running implements InProcessJob {
   readonly #job: ExecutorJob;
@@ -12,7 +13,7 @@ class Running implements InProcessJob {
   #stopped = false;
   /** Frees the slot of a job that ignores its signal, once abortGrace has passed. */
   giveUp: (() => void) | undefined;
-  graceTimer: NodeJS.Timeout | undefined;
+  graceTimer: Timer | undefined;
 
   constructor(job: ExecutorJob) {
     this.#job = job;
@@ -56,7 +57,7 @@ export class InProcessExecutor implements Executor {
     job.slot = slot;
     this.#running[slot] = running;
     const release = () => {
-      if (running.graceTimer !== undefined) clearTimeout(running.graceTimer);
+      running.graceTimer?.clear();
       if (this.#running[slot] === running) {
         this.#running[slot] = undefined;
         this.#freeSlots.push(slot);
@@ -75,7 +76,7 @@ export class InProcessExecutor implements Executor {
     const running = this.#running[job.slot];
     if (running === undefined) return;
     running.stop();
-    running.graceTimer = setTimeout(() => running.giveUp?.(), this.#abortGrace);
+    running.graceTimer = new Timer(() => running.giveUp?.(), this.#abortGrace);
   }
 
   async close(): Promise<void> {}

@@ -9,7 +9,7 @@
  * first time a job of that thread reports progress, so jobs that never do pay nothing for it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
+import { MessageChannel, parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { messages } from './errors.js';
 
@@ -66,8 +66,6 @@ export class JobContext {
     this.#slot = slot;
     this.#flags = flags;
     this.#word = flagWord(slot);
-    // Tells the main thread which thread to end if the job ignores a cancel past abortGrace.
-    Atomics.store(flags, this.#word + 2, threadId);
   }
 
   get cancelled(): boolean {

@@ -35,6 +35,7 @@ import {
   type SubmitOptions,
 } from './options.js';
 import { JobQueue } from './queue.js';
+import { Timer } from './timer.js';
 import { ThreadExecutor } from './thread-executor.js';
 
 /** Counts of jobs in each state now, and the pool's limits. */
@@ -78,7 +79,7 @@ class RunningJob implements ExecutorJob {
   slot = -1;
   /** True once the executor has it (a function input may still be building its payload). */
   executing = false;
-  timer: NodeJS.Timeout | undefined = undefined;
+  timer: Timer | undefined = undefined;
 
   constructor(handle: JobHandle, options: SubmitOptions) {
     this.handle = handle;
@@ -131,6 +132,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       this.#enqueue(handle);
     },
     hold: (handle) => {
+      // A closing pool runs what is queued; a job held now would never be started by anyone.
+      if (this.#closing !== undefined) return;
       this.#queue.remove(handle);
       setState(handle, 'held');
       this.#held.add(handle);
@@ -206,7 +209,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   }
 
   #canDispatch(): boolean {
-    return this.#busy < this.#concurrency && !this.#paused;
+    // A closing pool runs its queue even at concurrency 0: close() must be able to finish.
+    return this.#busy < (this.#closing !== undefined ? Math.max(1, this.#concurrency) : this.#concurrency) && !this.#paused;
   }
 
   #dispatch(): void {
@@ -224,7 +228,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     markRunning(handle);
     if (options.timeout !== undefined && options.timeout !== Infinity) {
       const timeout = options.timeout;
-      job.timer = setTimeout(() => this.#cancel(handle, 'rejected', new TimeoutError(timeout)), timeout);
+      job.timer = new Timer(() => this.#cancel(handle, 'rejected', new TimeoutError(timeout)), timeout);
     }
     this.emit('start', handle);
     const input = handle.input;
@@ -271,7 +275,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
 
   /** The job has really stopped: free its slot, dispatch the next job, settle the handle. */
   #stopped(job: RunningJob, status: 'fulfilled' | 'rejected', value: unknown): void {
-    if (job.timer !== undefined) clearTimeout(job.timer);
+    job.timer?.clear();
     this.#busy--;
     const handle = job.handle;
     setRunningJob(handle, undefined);
@@ -304,7 +308,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       case 'running': {
         this.#running--;
         const job = runningJobOf(handle) as RunningJob;
-        if (job.timer !== undefined) clearTimeout(job.timer);
+        job.timer?.clear();
         // The slot stays taken until the job has really stopped (#stopped frees it).
         if (job.executing) this.#executor.stop(job);
         break;

@@ -14,6 +14,7 @@ import type { Executor, ExecutorJob } from './executor.js';
 import { flagWord, flagWords, progressChannelKey, slotsPerBlock, type ProgressReceiver } from './job-context.js';
 import { defaults, type PoolOptions } from './options.js';
 import type { Envelope, TransportedError } from './thread.js';
+import { Timer } from './timer.js';
 
 // thread.ts under tsx, thread.js once built: the entry sits next to this file, with its extension.
 const threadEntry = fileURLToPath(new URL(`./thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -24,7 +25,7 @@ class ThreadJob {
   readonly flags: Int32Array;
   readonly word: number;
   stopping = false;
-  graceTimer: NodeJS.Timeout | undefined = undefined;
+  graceTimer: Timer | undefined = undefined;
   /** Set while a finished job waits for its progress channel to catch up. */
   whenFlushed: (() => void) | undefined = undefined;
   flushed = false;
@@ -104,7 +105,7 @@ export class ThreadExecutor implements Executor {
         if (isTransported(error)) return this.#finished(record, undefined, revive(error));
         this.#release(record);
         if (record.stopping) throw error;
-        throw isCloneError(error) ? notCloneable(job.id, error) : workerExited(job.id, error);
+        throw this.#explain(record, error);
       },
     );
   }
@@ -115,7 +116,7 @@ export class ThreadExecutor implements Executor {
     record.stopping = true;
     Atomics.store(record.flags, record.word, 1);
     Atomics.notify(record.flags, record.word);
-    record.graceTimer = setTimeout(() => this.#forceStop(record), this.#abortGrace);
+    record.graceTimer = new Timer(() => this.#forceStop(record), this.#abortGrace);
     // Its handle has settled: progress it still owes is of no use to anyone.
     record.whenFlushed?.();
   }
@@ -160,6 +161,19 @@ export class ThreadExecutor implements Executor {
     }
   }
 
+  /**
+   * What a rejection that did not come from the user's code means. A job that never started in a
+   * thread failed on this side, while Piscina posted it: its input could not be cloned (or a getter
+   * of it threw), and the error is given as it is. A job that had started lost its thread.
+   */
+  #explain(record: ThreadJob, error: unknown): unknown {
+    const started = Atomics.load(record.flags, record.word + 2) !== 0;
+    const exited = error instanceof Error && error.message.startsWith('worker exited');
+    if (isCloneError(error)) return notCloneable(record.job.id, error);
+    if (!started && !exited) return error;
+    return workerExited(record.job.id, error);
+  }
+
   #acquireSlot(): number {
     const free = this.#freeSlots.pop();
     if (free !== undefined) return free;
@@ -172,7 +186,7 @@ export class ThreadExecutor implements Executor {
   }
 
   #release(record: ThreadJob): void {
-    if (record.graceTimer !== undefined) clearTimeout(record.graceTimer);
+    record.graceTimer?.clear();
     const slot = record.job.slot;
     if (this.#jobs[slot] !== record) return;
     this.#jobs[slot] = undefined;

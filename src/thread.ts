@@ -6,6 +6,8 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { threadId } from 'node:worker_threads';
+import { transferableSymbol } from 'piscina';
 import { messages } from './errors.js';
 import { flagWord, JobContext, jobs, runSynchronous } from './job-context.js';
 
@@ -44,7 +46,10 @@ let lastHandler: Handler | undefined;
 
 export default function runJob(envelope: Envelope): unknown {
   // Cancelled while it waited in Piscina for a thread: it never starts its work.
-  if (Atomics.load(envelope.flags, flagWord(envelope.slot)) !== 0) return undefined;
+  if (isCancelled(envelope)) return undefined;
+  // From here the main thread may end this thread if the job ignores a cancel past abortGrace,
+  // even while the user's module is still loading.
+  Atomics.store(envelope.flags, flagWord(envelope.slot) + 2, threadId);
   const { filename, name } = envelope;
   if (lastHandler !== undefined && filename === lastFilename && name === lastName) return call(lastHandler, envelope);
   const handler = handlers.get(filename + '\0' + name);
@@ -55,7 +60,7 @@ export default function runJob(envelope: Envelope): unknown {
     return call(handler, envelope);
   }
   return load(filename, name).then(
-    (loaded) => call(loaded, envelope),
+    (loaded) => (isCancelled(envelope) ? undefined : call(loaded, envelope)),
     (error: unknown) => {
       throw transportable(error);
     },
@@ -63,6 +68,10 @@ export default function runJob(envelope: Envelope): unknown {
 }
 
 const require = createRequire(import.meta.url);
+
+function isCancelled(envelope: Envelope): boolean {
+  return Atomics.load(envelope.flags, flagWord(envelope.slot)) !== 0;
+}
 
 async function load(filename: string, name: string): Promise<Handler> {
   const module = await loadModule(filename);
@@ -104,6 +113,7 @@ function call(handler: Handler, envelope: Envelope): unknown {
     return result.then(
       (value) => {
         job.end();
+        checkCloneable(value);
         return value;
       },
       (error: unknown) => {
@@ -114,7 +124,26 @@ function call(handler: Handler, envelope: Envelope): unknown {
   }
   if (!known && handler.constructor.name !== 'AsyncFunction') synchronous.add(handler);
   job.end();
+  checkCloneable(result);
   return result;
+}
+
+/**
+ * A result Piscina cannot clone kills the thread (it throws while posting it, outside any job),
+ * and its error arrives unreadable. Checked here instead, so only the handle rejects, clearly.
+ * Primitives, binary data and move()d values always clone; other objects are cloned once to see.
+ */
+function checkCloneable(result: unknown): void {
+  if (typeof result !== 'object' && typeof result !== 'function') return;
+  if (result === null || result instanceof ArrayBuffer || ArrayBuffer.isView(result)) return;
+  if (typeof result === 'object' && transferableSymbol in result) return;
+  try {
+    structuredClone(result);
+  } catch (error) {
+    const notCloneable = new Error(messages.resultNotCloneable((error as Error).message));
+    notCloneable.name = 'DataCloneError';
+    throw transportable(notCloneable);
+  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -206,11 +206,12 @@ test('a closed pool gives handles already rejected with PoolClosedError; close i
   await closing;
 });
 
-test('close() leaves no thread, timer or port behind', async (t) => {
+// Serial: AVA runs serial tests before the concurrent ones, so no other pool of this file is alive.
+test.serial('close() leaves no thread, timer or port behind', async (t) => {
   const before = new Set(process.getActiveResourcesInfo());
   const pool = jobsPool({ minThreads: 2 });
   const seen: unknown[] = [];
-  await Promise.all([pool.submit(5, { name: 'report', onProgress: (v) => seen.push(v) }), pool.submit(1, { timeout: 10_000 })]);
+  await Promise.all([pool.submit(5, { name: 'report', onProgress: (v) => seen.push(v) }), pool.submit(1, { timeout: 60_000 })]);
   await pool.close();
   t.is(seen.length, 5);
   const after = process.getActiveResourcesInfo().filter((resource) => !before.has(resource));
