@@ -9,10 +9,9 @@ import { observe, type JobHandle } from './handle.js';
 export async function* mapJobs<T>(
   submit: (item: unknown) => JobHandle<T>,
   concurrency: () => number,
-  items: Iterable<unknown> | AsyncIterable<unknown>,
+  source: AsyncIterator<unknown> | Iterator<unknown>,
   ordered: boolean,
 ): AsyncGenerator<T, void, undefined> {
-  const source = iteratorOf(items);
   /** Submitted and not yet yielded, in submission order. */
   const unyielded: JobHandle<T>[] = [];
   /** Completion order, for `ordered: false`. */
@@ -56,7 +55,8 @@ export async function* mapJobs<T>(
   }
 }
 
-function iteratorOf(items: Iterable<unknown> | AsyncIterable<unknown>): AsyncIterator<unknown> | Iterator<unknown> {
+/** The iterator of `items`; throws a TypeError for anything that is not (async) iterable. */
+export function iteratorOf(items: Iterable<unknown> | AsyncIterable<unknown>): AsyncIterator<unknown> | Iterator<unknown> {
   if (items !== null && typeof items === 'object' && Symbol.asyncIterator in items) return items[Symbol.asyncIterator]();
   if (items !== null && (typeof items === 'object' || typeof items === 'string') && Symbol.iterator in Object(items)) {
     return (items as Iterable<unknown>)[Symbol.iterator]();

@@ -22,7 +22,7 @@ import {
 } from './handle.js';
 import { InProcessExecutor } from './in-process-executor.js';
 import { JobGroup } from './group.js';
-import { mapJobs } from './map.js';
+import { iteratorOf, mapJobs } from './map.js';
 import {
   checkConcurrency,
   checkPoolOptions,
@@ -385,7 +385,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     return mapJobs<T>(
       (item) => this.submit<T>(item, submitOptions),
       () => Math.max(1, this.#concurrency),
-      items,
+      iteratorOf(items),
       ordered ?? true,
     );
   }

@@ -1,0 +1,160 @@
+import test from 'ava';
+import { CancelledError, Pool } from '../src/index.js';
+import { deferred, jobsPool, Latches } from './helpers.js';
+
+test('map yields results in input order by default', async (t) => {
+  const pool = jobsPool();
+  const results: unknown[] = [];
+  for await (const value of pool.map([5, 1, 4, 2, 3], { name: 'double' })) results.push(value);
+  t.deepEqual(results, [10, 2, 8, 4, 6]);
+  await pool.close();
+});
+
+test('map with ordered: false yields in completion order', async (t) => {
+  const finish = new Map<number, ReturnType<typeof deferred>>();
+  const pool = new Pool({
+    run: (n: number) => {
+      const gate = deferred();
+      finish.set(n, gate);
+      return gate.promise;
+    },
+    concurrency: 3,
+  });
+  const iterator = pool.map([1, 2, 3], { ordered: false })[Symbol.asyncIterator]();
+  const first = iterator.next();
+  await new Promise<void>((resolve) => pool.once('start', () => resolve()));
+  while (finish.size < 3) await new Promise((resolve) => setImmediate(resolve));
+  finish.get(3)!.resolve('three');
+  t.deepEqual(await first, { value: 'three', done: false });
+  finish.get(1)!.resolve('one');
+  t.deepEqual(await iterator.next(), { value: 'one', done: false });
+  finish.get(2)!.resolve('two');
+  t.deepEqual(await iterator.next(), { value: 'two', done: false });
+  t.deepEqual(await iterator.next(), { value: undefined, done: true });
+  await pool.close();
+});
+
+test('map pulls from its source only as slots free up', async (t) => {
+  const pool = new Pool({ run: (n: number) => n, concurrency: 2 });
+  let pulled = 0;
+  let maxAhead = 0;
+  let yielded = 0;
+  function* source() {
+    for (let i = 0; i < 1000; i++) {
+      pulled++;
+      maxAhead = Math.max(maxAhead, pulled - yielded);
+      yield i;
+    }
+  }
+  let sum = 0;
+  for await (const value of pool.map<number>(source())) {
+    yielded++;
+    sum += value;
+  }
+  t.is(sum, (999 * 1000) / 2);
+  // Never more than a window of twice the concurrency (plus the one being pulled) ahead.
+  t.true(maxAhead <= 5, `pulled ${maxAhead} ahead`);
+  await pool.close();
+});
+
+test('map takes an async iterable', async (t) => {
+  const pool = jobsPool();
+  async function* numbers() {
+    for (let i = 1; i <= 4; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yield i;
+    }
+  }
+  const results: unknown[] = [];
+  for await (const value of pool.map(numbers(), { name: 'asyncDouble' })) results.push(value);
+  t.deepEqual(results, [2, 4, 6, 8]);
+  await pool.close();
+});
+
+test('a failing job makes map throw and cancels the rest', async (t) => {
+  const pool = new Pool({ run: (n: number) => (n === 3 ? Promise.reject(new Error('item 3 is bad')) : new Promise(() => {})), concurrency: 4 });
+  const handles: number[] = [];
+  pool.on('done', (handle) => handles.push(handle.id));
+  await t.throwsAsync(
+    async () => {
+      for await (const _ of pool.map([1, 2, 3, 4, 5, 6])) t.fail('nothing completes before the failure');
+    },
+    { message: 'item 3 is bad' },
+  );
+  t.like(pool.stats, { running: 0, queued: 0, rejected: 1 });
+  t.true(pool.stats.cancelled >= 3);
+  await pool.close();
+});
+
+test('leaving a map loop early cancels the jobs still in flight', async (t) => {
+  const pool = new Pool({ run: (n: number) => (n === 1 ? n : new Promise(() => {})), concurrency: 3 });
+  for await (const value of pool.map([1, 2, 3, 4])) {
+    t.is(value, 1);
+    break;
+  }
+  t.like(pool.stats, { running: 0, queued: 0, fulfilled: 1 });
+  await pool.close();
+});
+
+test('map checks its arguments', (t) => {
+  const pool = new Pool({ run: (n: number) => n, concurrency: 1 });
+  t.throws(() => pool.map(42 as never), { instanceOf: TypeError, message: /iterable/ });
+  t.throws(() => pool.map([1], { ordered: 'yes' as never }), { instanceOf: TypeError, message: /ordered/ });
+  t.throws(() => pool.map([1], { priority: 'high' as never }), { instanceOf: TypeError, message: /priority/ });
+});
+
+test('a group cancels its unsettled jobs and reports every outcome once all have settled', async (t) => {
+  const latches = new Latches(1);
+  const pool = jobsPool({ concurrency: 2 });
+  const group = pool.group();
+  const done = group.submit(4, { name: 'double' });
+  const running = group.submit(latches.latch(0), { name: 'waitForRelease' });
+  const queued = group.submit(1, { hold: true });
+  t.is(await done, 8);
+  await latches.started(0);
+  t.is(group.cancel('shutting down'), 2);
+  t.is(running.state, 'cancelled');
+  t.is(queued.state, 'cancelled');
+  const outcomes = await group.settled();
+  t.is(outcomes.length, 3);
+  t.deepEqual(outcomes[0], { status: 'fulfilled', value: 8 });
+  t.true((outcomes[1] as { reason: unknown }).reason instanceof CancelledError);
+  t.deepEqual(group.handles, [done, running, queued]);
+  await pool.close();
+});
+
+test('group.settled() never rejects, and a failing job in a group is not an unhandled rejection', async (t) => {
+  const pool = jobsPool();
+  const group = pool.group();
+  group.submit('bad', { name: 'fail' });
+  group.submit(2, { name: 'double' });
+  const outcomes = await group.settled();
+  t.is(outcomes[0].status, 'rejected');
+  t.deepEqual(outcomes[1], { status: 'fulfilled', value: 4 });
+  await pool.close();
+});
+
+test('await using a group cancels what is unsettled and waits for it', async (t) => {
+  const latches = new Latches(1);
+  const pool = jobsPool();
+  let running;
+  {
+    await using group = pool.group();
+    group.submit(1, { name: 'double' });
+    running = group.submit(latches.latch(0), { name: 'waitForRelease' });
+    await latches.started(0);
+  }
+  t.is(running.state, 'cancelled');
+  await pool.close();
+});
+
+test('proxy: proxy.fn(arg) is submit(arg, { name: fn })', async (t) => {
+  const pool = jobsPool();
+  const jobs = pool.proxy<typeof import('./fixtures/jobs.js')>();
+  const handle = jobs.double(21, { priority: 2 });
+  t.is(handle.options.name, 'double');
+  t.is(handle.priority, 2);
+  t.is(await handle, 42);
+  t.is(await jobs.asyncDouble(() => 5), 10);
+  await pool.close();
+});
