@@ -1,0 +1,66 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { heapIndex, JobQueue, type QueueEntry } from '../src/queue.js';
+
+class Entry implements QueueEntry {
+  [heapIndex] = -1;
+  constructor(
+    readonly id: number,
+    public priority: number,
+  ) {}
+}
+
+/** The reference order: higher priority first, then smaller id. */
+function expectedOrder(entries: Entry[]): number[] {
+  return [...entries].sort((a, b) => b.priority - a.priority || a.id - b.id).map((e) => e.id);
+}
+
+test('the queue pops by priority, then submission order, through any mix of push, remove and update', (t) => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: -3, max: 3 }), fc.nat(5), fc.integer({ min: -3, max: 3 })), { maxLength: 200 }),
+      (operations) => {
+        const queue = new JobQueue<Entry>();
+        const inside: Entry[] = [];
+        let nextId = 0;
+        for (const [priority, action, newPriority] of operations) {
+          if (action <= 2 || inside.length === 0) {
+            const entry = new Entry(nextId++, priority);
+            queue.push(entry);
+            inside.push(entry);
+          } else if (action === 3) {
+            const [entry] = inside.splice(Math.abs(priority) % inside.length, 1);
+            if (!queue.remove(entry)) return false;
+            if (queue.remove(entry)) return false;
+          } else if (action === 4) {
+            const entry = inside[Math.abs(newPriority) % inside.length];
+            entry.priority = newPriority;
+            queue.update(entry);
+          } else {
+            const expected = expectedOrder(inside)[0];
+            const popped = queue.pop()!;
+            if (popped.id !== expected) return false;
+            inside.splice(inside.indexOf(popped), 1);
+          }
+          if (queue.size !== inside.length) return false;
+        }
+        const drained: number[] = [];
+        for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) drained.push(entry.id);
+        t.deepEqual(drained, expectedOrder(inside));
+        return true;
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('drain empties the queue and clears every position', (t) => {
+  const queue = new JobQueue<Entry>();
+  const entries = [3, 1, 2].map((p, i) => new Entry(i, p));
+  for (const entry of entries) queue.push(entry);
+  t.is(queue.drain().length, 3);
+  t.is(queue.size, 0);
+  t.true(entries.every((entry) => !queue.has(entry)));
+  t.is(queue.peek(), undefined);
+  t.is(queue.pop(), undefined);
+});
