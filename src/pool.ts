@@ -53,7 +53,9 @@ export interface PoolStats {
 }
 
 /** The handle type a pool gives: the result type `T` plus whatever its `Handle` class adds. */
-export type PoolHandle<H extends JobHandle<any, any>, T> = JobHandle<T> & Omit<H, keyof JobHandle<any, any>>;
+export type PoolHandle<H extends JobHandle<any, any>, T> = [Exclude<keyof H, keyof JobHandle<any, any>>] extends [never]
+  ? JobHandle<T>
+  : JobHandle<T> & Omit<H, keyof JobHandle<any, any>>;
 
 /** A worker module's exports as a typed object: `proxy.fn(arg)` is `submit(arg, { name: 'fn' })`. */
 export type WorkerProxy<Module, H extends JobHandle<any, any> = JobHandle> = {
@@ -62,7 +64,7 @@ export type WorkerProxy<Module, H extends JobHandle<any, any> = JobHandle> = {
   ) => infer R
     ? (
         input: A extends [] ? void | undefined : A[0] | (() => A[0] | PromiseLike<A[0]>),
-        options?: Omit<SubmitOptions, 'name'>,
+        options?: SubmitOptions & { name?: never },
       ) => PoolHandle<H, Awaited<R>>
     : never;
 };

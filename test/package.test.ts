@@ -1,0 +1,70 @@
+/**
+ * The packed tarball, installed in a plain JavaScript project outside this repository, works
+ * through both entry points: what users get from `npm install lazypool`.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL('..', import.meta.url));
+
+const worker = `
+import { progress, cancelled, signal } from 'lazypool/worker';
+export default function square(n) {
+  progress('squaring ' + n);
+  return n * n;
+}
+export function checks() {
+  return { cancelled: cancelled(), aborted: signal().aborted };
+}
+`;
+
+const main = `
+import { Pool, JobHandle, CancelledError, TimeoutError, PoolClosedError, move } from 'lazypool';
+const pool = new Pool({ filename: new URL('./worker.mjs', import.meta.url), maxThreads: 2 });
+const seen = [];
+const squares = await Promise.all([1, 2, 3].map((n) => pool.submit(n, { onProgress: (v) => seen.push(v) })));
+const checks = await pool.submit(null, { name: 'checks' });
+const held = pool.submit(9, { hold: true });
+held.cancel('not needed');
+const error = await held.catch((e) => e);
+const results = [];
+for await (const value of pool.map([4, 5])) results.push(value);
+await pool.close();
+console.log(JSON.stringify({
+  squares, checks, progress: seen.length, cancelled: error instanceof CancelledError, reason: error.reason, results,
+  exports: [typeof JobHandle, typeof TimeoutError, typeof PoolClosedError, typeof move],
+}));
+`;
+
+test('the packed package works from a plain JavaScript project', async (t) => {
+  const scratch = await mkdtemp(join(tmpdir(), 'lazypool-consumer-'));
+  try {
+    const { stdout: packed } = await run('npm', ['pack', '--silent', '--pack-destination', scratch], { cwd: repo });
+    const tarball = join(scratch, packed.trim().split('\n').pop()!);
+    await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    await run('npm', ['install', '--silent', '--no-audit', '--no-fund', tarball], { cwd: scratch });
+    const installed = await readdir(join(scratch, 'node_modules', 'lazypool', 'dist', 'src'));
+    t.true(installed.includes('index.d.ts'), 'ships its types');
+    t.true(installed.includes('worker.d.ts'));
+    await writeFile(join(scratch, 'worker.mjs'), worker);
+    await writeFile(join(scratch, 'main.mjs'), main);
+    const { stdout } = await run(process.execPath, ['main.mjs'], { cwd: scratch });
+    t.deepEqual(JSON.parse(stdout), {
+      squares: [1, 4, 9],
+      checks: { cancelled: false, aborted: false },
+      progress: 3,
+      cancelled: true,
+      reason: 'not needed',
+      results: [16, 25],
+      exports: ['function', 'function', 'function', 'function'],
+    });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+});
