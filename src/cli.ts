@@ -154,17 +154,18 @@ async function runHashCommand(command: HashCommand): Promise<number> {
 
   async function* jobs(): AsyncGenerator<HashInput> {
     for await (const path of filesToHash(command.paths, (directory, error) => report(directory, reasonOf(error)))) {
-      yield { path: cloneablePath(path), algorithm: command.algorithm };
+      // Progress costs two messages per file: asked for only when a bar will show it.
+      yield { path: cloneablePath(path), algorithm: command.algorithm, reportProgress: bar !== undefined };
     }
   }
 
   try {
-    const results = pool.map(jobs(), {
+    const results = pool.map<HashResult | HashFailure>(jobs(), {
       ordered: true,
       name: 'hashSettled',
-      onProgress: (value: unknown) => bar?.addBytes((value as HashProgress).delta),
+      ...(bar === undefined ? {} : { onProgress: (value: unknown) => bar.addBytes((value as HashProgress).delta) }),
     });
-    for await (const outcome of results as AsyncIterable<HashResult | HashFailure>) {
+    for await (const outcome of results) {
       bar?.addFile();
       // The worker hands the path back, so nothing needs to remember the paths in flight.
       const path = Buffer.from(outcome.path);
