@@ -59,8 +59,10 @@ export type AnyHandle = JobHandle<any, any>;
 // first: the static block runs when the class is defined).
 /** @internal */
 export let setState: (handle: AnyHandle, state: 'held' | 'queued') => void;
-/** @internal Moves a handle to `running` and calls its onStart callbacks. */
+/** @internal Moves a handle to `running`. */
 export let markRunning: (handle: AnyHandle) => void;
+/** @internal Calls the onStart callbacks of a handle that became running. */
+export let runStartCallbacks: (handle: AnyHandle) => void;
 /** @internal Settles a handle once; returns false if it had settled already. */
 export let settle: (handle: AnyHandle, status: 'fulfilled' | 'rejected' | 'cancelled', value: unknown) => boolean;
 /** @internal Calls the handle's onProgress callbacks, if it has not settled. */
@@ -202,7 +204,7 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
   /** Calls `callback(handle)` once after the job settles in any way; on the next microtask if it has. */
   onDone(callback: (handle: this) => void): this {
     checkCallback('onDone', callback);
-    this.#observed = true;
+    this.#observe();
     if (this.#outcome !== undefined) queueMicrotask(() => runCallback('onDone', callback, this));
     else ((this.#callbacks ??= {}).done ??= []).push(callback);
     return this;
@@ -258,6 +260,16 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
     return handle;
   }
 
+  /**
+   * From now on a failure is someone's to see. A failure that settled before (inside `submit`,
+   * say) already made its rejected promise for Node to report: mark it handled, in time, since
+   * Node reports only after the current turn's microtasks.
+   */
+  #observe(): void {
+    if (!this.#observed && this.#promise !== undefined) this.#promise.catch(ignore);
+    this.#observed = true;
+  }
+
   #settledPromise(): Promise<T> {
     if (this.#promise !== undefined) return this.#promise;
     const outcome = this.#outcome;
@@ -279,6 +291,8 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
     markRunning = (handle) => {
       handle.#state = 'running';
       handle.#startedAt = performance.now();
+    };
+    runStartCallbacks = (handle) => {
       const callbacks = handle.#callbacks?.start;
       if (callbacks !== undefined) {
         handle.#callbacks!.start = undefined;
@@ -317,7 +331,7 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
       if (callbacks !== undefined) for (const callback of callbacks) runCallback('onProgress', callback, value);
     };
     observe = (handle) => {
-      handle.#observed = true;
+      handle.#observe();
     };
     setRunningJob = (handle, job) => {
       handle.#job = job;
@@ -328,6 +342,8 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
     };
   }
 }
+
+function ignore(): void {}
 
 function runCallback<A>(kind: string, callback: Callback<A>, argument: A): void {
   try {

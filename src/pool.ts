@@ -13,6 +13,7 @@ import {
   JobHandle,
   markRunning,
   ownerKey,
+  runStartCallbacks,
   runningJobOf,
   setCleanup,
   setRunningJob,
@@ -124,8 +125,11 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   #cancelled = 0;
   #lastId = 0;
   #paused = false;
+  /** Set by close(): no new jobs, nothing goes on hold, the queue runs even at concurrency 0. */
+  #closed = false;
   #closing: Promise<void> | undefined;
   #idle = true;
+  #dispatching = false;
   #idleWaiters: (() => void)[] = [];
 
   readonly #owner: HandleOwner = {
@@ -135,7 +139,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     },
     hold: (handle) => {
       // A closing pool runs what is queued; a job held now would never be started by anyone.
-      if (this.#closing !== undefined) return;
+      if (this.#closed) return;
       this.#queue.remove(handle);
       setState(handle, 'held');
       this.#held.add(handle);
@@ -172,9 +176,10 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   submit<T = unknown>(input: unknown, options?: SubmitOptions): PoolHandle<H, T> {
     const checked = checkSubmitOptions(options);
     const handle = new this.#Handle({ id: ++this.#lastId, input, options: checked ?? noOptions, [ownerKey]: this.#owner });
-    if (this.#closing !== undefined) {
+    if (this.#closed) {
       this.#rejected++;
       settle(handle, 'rejected', new PoolClosedError());
+      this.emit('done', handle);
       return handle as PoolHandle<H, T>;
     }
     if (checked !== undefined) {
@@ -184,6 +189,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         if (signal.aborted) {
           this.#cancelled++;
           settle(handle, 'cancelled', new CancelledError(signal.reason));
+          this.emit('done', handle);
           return handle as PoolHandle<H, T>;
         }
         const onAbort = () => handle.cancel(signal.reason);
@@ -212,11 +218,19 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
 
   #canDispatch(): boolean {
     // A closing pool runs its queue even at concurrency 0: close() must be able to finish.
-    return this.#busy < (this.#closing !== undefined ? Math.max(1, this.#concurrency) : this.#concurrency) && !this.#paused;
+    return this.#busy < (this.#closed ? Math.max(1, this.#concurrency) : this.#concurrency) && !this.#paused;
   }
 
   #dispatch(): void {
-    while (this.#queue.size > 0 && this.#canDispatch()) this.#launch(this.#queue.pop()!);
+    // Re-entered when a job settles during its own dispatch (a throwing input function, a cancel
+    // from onStart): the outer loop goes on, and the stack stays flat however many do so.
+    if (this.#dispatching) return;
+    this.#dispatching = true;
+    try {
+      while (this.#queue.size > 0 && this.#canDispatch()) this.#launch(this.#queue.pop()!);
+    } finally {
+      this.#dispatching = false;
+    }
   }
 
   /** Hands a job to the executor now: its input function, if any, is called here. */
@@ -228,11 +242,17 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     const job = new RunningJob(handle, options);
     setRunningJob(handle, job);
     markRunning(handle);
+    this.emit('start', handle);
+    runStartCallbacks(handle);
+    // A 'start' listener or an onStart callback may have cancelled it already.
+    if (handle.state !== 'running') {
+      this.#stopped(job, 'rejected', undefined);
+      return;
+    }
     if (options.timeout !== undefined && options.timeout !== Infinity) {
       const timeout = options.timeout;
       job.timer = new Timer(() => this.#cancel(handle, 'rejected', new TimeoutError(timeout)), timeout);
     }
-    this.emit('start', handle);
     const input = handle.input;
     if (typeof input !== 'function') {
       this.#execute(job, input);
@@ -417,6 +437,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       throw new TypeError(`cancelQueued must be a boolean, got ${typeof options.cancelQueued}`);
     }
     if (this.#closing !== undefined) return this.#closing;
+    this.#closed = true;
     const reason = new PoolClosedError('the pool was closed before the job started');
     for (const handle of [...this.#held]) this.#cancel(handle, 'cancelled', new CancelledError(reason));
     if (options.cancelQueued === true) {
