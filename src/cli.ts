@@ -54,7 +54,8 @@ Options:
 
 Inside a walked directory, symbolic links to files are hashed, symbolic links to directories
 are not followed, and FIFOs, sockets and devices are skipped; paths named on the command line
-are always read.
+are always read. Standard input is never read: "-" is a file of that name. Put "--" before
+paths that start with "-".
 
 Exit status:
   0  every file was hashed
@@ -367,7 +368,8 @@ class ProgressBar {
     const eta = remaining === undefined || rate === 0 ? '--:--' : formatDuration(remaining / rate);
     const text = ` ${files}  ${bytes}  ${formatBytes(rate)}/s  ETA ${eta}`;
     const columns = this.#stream.columns || 80;
-    const barWidth = Math.max(0, Math.min(30, columns - text.length - 3));
+    // A fixed width while it fits, so the bar does not shrink as the numbers grow.
+    const barWidth = columns - text.length - 3 >= 24 ? 24 : Math.max(0, columns - text.length - 3);
     const fraction = this.#totalBytes ? Math.min(1, this.#bytes / this.#totalBytes) : this.#totalFiles ? this.#files / this.#totalFiles : 0;
     const filled = Math.round(barWidth * fraction);
     const bar = barWidth > 0 ? `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]` : '';
