@@ -379,9 +379,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     };
   }
 
-  /** Stops dispatching queued jobs; running jobs go on. */
+  /** Stops dispatching queued jobs; running jobs go on. No effect once the pool is closing (its queue must run out). */
   pause(): void {
-    this.#paused = true;
+    if (!this.#closed) this.#paused = true;
   }
 
   /** Dispatches queued jobs again. */
