@@ -60,7 +60,7 @@ paths that start with "-".
 Exit status:
   0  every file was hashed
   1  some file could not be read: "lazypool: <path>: <reason>" on stderr; the others were
-     still hashed and printed
+     still hashed and printed (or the hashing itself failed, with its reason on stderr)
   2  bad usage (unknown option, bad value, no path)
 `;
 
@@ -170,13 +170,14 @@ async function runHashCommand(command: HashCommand): Promise<number> {
       bar?.addFile();
       // The worker hands the path back, so nothing needs to remember the paths in flight.
       const path = Buffer.from(outcome.path);
-      const name = path.toString();
       if ('digest' in outcome) {
         const { algorithm, digest, bytes } = outcome;
-        await print(command.json ? jsonLine({ path: name, algorithm, digest, bytes }) : digestLine(digest, path));
+        await print(command.json ? jsonLine({ path: path.toString(), algorithm, digest, bytes }) : digestLine(digest, path));
       } else {
         const reason = reasonOf(outcome);
-        if (command.json) await print(jsonLine({ path: name, algorithm: outcome.algorithm, error: reason, code: outcome.code ?? null }));
+        if (command.json) {
+          await print(jsonLine({ path: path.toString(), algorithm: outcome.algorithm, error: reason, code: outcome.code ?? null }));
+        }
         report(path, reason);
       }
     }
@@ -431,7 +432,13 @@ async function main(args: string[]): Promise<number> {
     process.stdout.write(hashUsage);
     return 0;
   }
-  return runHashCommand(parsed);
+  try {
+    return await runHashCommand(parsed);
+  } catch (error) {
+    // Not about one file (those are reported and skipped): a worker that died, an unknown failure.
+    process.stderr.write(`lazypool: ${error instanceof Error ? error.message : String(error)}\n`);
+    return exitFailedFiles;
+  }
 }
 
 // A reader that goes away (`lazypool hash dir | head`) ends the command quietly, as SIGPIPE ends sha256sum.
