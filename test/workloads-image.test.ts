@@ -91,8 +91,14 @@ test('synthesize draws the same picture for the same seed, and another for anoth
   t.false(Buffer.from(first).equals(Buffer.from(other)));
 });
 
-test('bytes that are no image reject the job with the decoder error', async (t) => {
-  await t.throwsAsync(thumbnail({ image: new TextEncoder().encode('not an image at all') }));
+test('bytes that are no image reject the job with the error jimp gives on the main thread', async (t) => {
+  const bytes = Buffer.from('not an image at all');
+  const expected = await Jimp.fromBuffer(bytes).then(
+    () => undefined,
+    (error: unknown) => error as Error,
+  );
+  t.truthy(expected);
+  await t.throwsAsync(thumbnail({ image: new Uint8Array(bytes) }), { name: expected!.name, message: expected!.message });
 });
 
 test('a bad box size rejects with a RangeError naming the option', async (t) => {
