@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -222,4 +222,36 @@ test('--progress draws the bar on stderr (here a pipe) without changing stdout; 
   t.true(withBar.stderr.endsWith('\r\x1b[K'), 'the bar erases itself at the end');
   const file = await readFile(join(cwd, 'a'));
   t.true(plain.stdout.toString().startsWith(createHash('sha256').update(file).digest('hex')));
+});
+
+test('the bin named in package.json runs compiled, with the compiled worker and only the runtime dependencies', async (t) => {
+  // Compiled as `npm run build` does, into a package folder of its own whose node_modules holds
+  // nothing but piscina and comlink: a dev dependency needed at run time would fail here.
+  const repository = fileURLToPath(new URL('..', import.meta.url));
+  const manifest = JSON.parse(await readFile(join(repository, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+    dependencies: Record<string, string>;
+  };
+  t.deepEqual(Object.keys(manifest.dependencies).sort(), ['comlink', 'piscina']);
+  const installed = await folder('installed/lazypool');
+  const typescript = join(repository, 'node_modules', 'typescript', 'bin', 'tsc');
+  const build = await run(process.execPath, [typescript, '-p', join(repository, 'tsconfig.build.json'), '--outDir', join(installed, 'dist')]);
+  t.is(build.code, 0, build.stdout.toString());
+  await copyFile(join(repository, 'package.json'), join(installed, 'package.json'));
+  await mkdir(join(installed, 'node_modules'));
+  for (const dependency of Object.keys(manifest.dependencies)) {
+    await symlink(join(repository, 'node_modules', dependency), join(installed, 'node_modules', dependency));
+  }
+  const bin = join(installed, manifest.bin.lazypool);
+  await chmod(bin, 0o755); // as npm does when it links a bin
+
+  const cwd = await folder('compiled');
+  await put(join(cwd, 'a'), 'alpha');
+  await mkdir(join(cwd, 'd'));
+  await put(join(cwd, 'd/b'), 'beta');
+  const ours = await run(bin, ['hash', 'a', 'd'], { cwd }); // through its #! line
+  const theirs = await run('sha256sum', ['a', 'd/b'], { cwd });
+  t.is(ours.stderr, '');
+  t.is(ours.code, 0);
+  t.true(ours.stdout.equals(theirs.stdout));
 });
