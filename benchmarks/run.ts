@@ -2,6 +2,7 @@
 // Runs the benchmarks one after the other in this process (each opens and closes its own pools;
 // measures that need a clean heap run in child processes), prints their tables, and writes
 // results/<name>.json and results/<name>.svg.
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderTable } from './lib/format.js';
@@ -86,6 +87,10 @@ for (const benchmark of selected) {
   console.log(`\n## ${benchmark.name}: ${benchmark.question}\n`);
   const startedAt = new Date();
   const started = performance.now();
+  const loadAverageAtStart = os.loadavg();
+  if (loadAverageAtStart[0] > machine.cpus) {
+    console.log(`(the machine is busy: load average ${loadAverageAtStart[0].toFixed(1)} on ${machine.cpus} CPUs; expect noisy figures)\n`);
+  }
   try {
     const report = await benchmark.run({
       quick,
@@ -103,7 +108,7 @@ for (const benchmark of selected) {
       console.log();
     }
     for (const note of report.notes) console.log(`Note: ${note}`);
-    const files = await writeResults(outDirectory, { benchmark, report, quick, threads, startedAt, seconds });
+    const files = await writeResults(outDirectory, { benchmark, report, quick, threads, startedAt, seconds, loadAverageAtStart });
     console.log(`(${seconds.toFixed(1)} s; ${files.json}, ${files.svg})`);
   } catch (error) {
     failures += 1;

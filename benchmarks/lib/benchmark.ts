@@ -90,3 +90,16 @@ export async function openOrSkip(
     return undefined;
   }
 }
+
+/** `promise`, or a rejection naming `what` if it has not settled within `ms` (a hung pool must not hang the run). */
+export async function withinTime<T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

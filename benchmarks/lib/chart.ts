@@ -19,7 +19,9 @@ const config = {
 
 /** Compiles a Vega-Lite spec and renders it to an SVG document. */
 export async function renderSvg(spec: ChartSpec): Promise<string> {
-  const compiled = vegaLite.compile(spec).spec;
+  // Vega-Lite warns that faceted panels with independent scales share one data source: they do,
+  // on purpose (one table of medians, a panel per case), so only errors are worth printing.
+  const compiled = vegaLite.compile(spec, { logger: vega.logger(vega.Error) }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -40,6 +42,8 @@ export interface BarChart {
   readonly panel?: string;
   /** Each panel gets its own value axis (jobs/s for tiny and CPU jobs differ a hundredfold). */
   readonly independentScales?: boolean;
+  /** A logarithmic value axis, for figures that span orders of magnitude. */
+  readonly logScale?: boolean;
   /** A reference value drawn as a rule in every panel (a target), if any. */
   readonly rule?: { readonly field: string; readonly label: string };
 }
@@ -51,7 +55,12 @@ export function barChart(chart: BarChart): ChartSpec {
       mark: { type: 'bar', tooltip: true },
       encoding: {
         y: { field: chart.bar, type: 'nominal', title: null, sort: null },
-        x: { field: chart.value, type: 'quantitative', title: chart.valueTitle },
+        x: {
+          field: chart.value,
+          type: 'quantitative',
+          title: chart.valueTitle,
+          ...(chart.logScale ? { scale: { type: 'log' } } : {}),
+        },
         color: { field: chart.bar, type: 'nominal', legend: null },
       },
     },

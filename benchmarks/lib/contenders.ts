@@ -31,6 +31,8 @@ export interface PoolUnderTest {
   cancelAll(): void;
   /** Ends the threads; jobs still waiting are dropped or rejected, never run. */
   destroy(): Promise<void>;
+  /** Results of one job per input, pulling inputs only as the pool takes them (lazypool's `map`). */
+  stream?(job: JobName, inputs: Iterable<unknown>): AsyncIterable<unknown>;
 }
 
 export interface Contender {
@@ -362,7 +364,8 @@ export function poolifier(settings: PoolifierSettings = {}): Contender {
         workerChoiceStrategy: settings.workerChoiceStrategy ?? 'LEAST_USED',
         // No ageing: by default a waiting job gains priority as it waits (anti-starvation), so
         // behind a long backlog an urgent job ends up no more urgent than the oldest waiting ones.
-        ...(settings.tasksQueue ? { tasksQueueOptions: { agingFactor: 0 } } : {}),
+        // tasksFinishedTimeout 0: destroy() drops a backlog at once instead of waiting for it.
+        ...(settings.tasksQueue ? { tasksQueueOptions: { agingFactor: 0, tasksFinishedTimeout: 0 } } : {}),
         errorHandler: reportPoolError(name),
       });
       // Jobs submitted before every worker is ready all land on the ready ones (and, with the

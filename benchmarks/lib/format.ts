@@ -26,7 +26,7 @@ export function renderTable(table: Table): string {
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return '-';
   const magnitude = Math.abs(value);
-  const fractionDigits = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : magnitude >= 1 ? 2 : 3;
+  const fractionDigits = Number.isInteger(value) || magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : magnitude >= 1 ? 2 : 3;
   return value.toLocaleString('en-US', {
     minimumFractionDigits: fractionDigits,
     maximumFractionDigits: fractionDigits,

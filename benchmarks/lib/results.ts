@@ -12,6 +12,8 @@ export interface RunRecord {
   readonly threads: number;
   readonly startedAt: Date;
   readonly seconds: number;
+  /** os.loadavg() when the benchmark started: other work on the machine shows up here. */
+  readonly loadAverageAtStart: readonly number[];
 }
 
 /** Writes `<name>.json` (everything needed to check or redraw the figures) and `<name>.svg`. */
@@ -27,7 +29,7 @@ export async function writeResults(directory: string, record: RunRecord): Promis
     seconds: Math.round(record.seconds * 10) / 10,
     quick: record.quick,
     threads: record.threads,
-    machine: describeMachine(),
+    machine: { ...describeMachine(), loadAverageAtStart: record.loadAverageAtStart },
     versions: packageVersions(),
     settings: report.settings,
     targets: report.targets,
