@@ -3,10 +3,22 @@
 // existing script is a template), import it here and append it to the list. The runner gives it
 // `--quick`, `--rounds`, `--threads`, prints its tables and writes results/<name>.json and .svg.
 import type { Benchmark } from './lib/benchmark.js';
+import { cancel } from './cancel.js';
+import { concurrency } from './concurrency.js';
+import { dispatch } from './dispatch.js';
 import { memory } from './memory.js';
+import { scaling } from './scaling.js';
+import { streaming } from './streaming.js';
 import { throughput } from './throughput.js';
+import { urgent } from './urgent.js';
 
 export const benchmarks: readonly Benchmark[] = [
+  dispatch,
   throughput,
+  concurrency,
   memory,
+  urgent,
+  cancel,
+  scaling,
+  streaming,
 ];
