@@ -45,7 +45,8 @@ console.log(JSON.stringify({
 test('the packed package works from a plain JavaScript project', async (t) => {
   const scratch = await mkdtemp(join(tmpdir(), 'lazypool-consumer-'));
   try {
-    const { stdout: packed } = await run('npm', ['pack', '--silent', '--pack-destination', scratch], { cwd: repo });
+    // --ignore-scripts: npm test built dist/ already, and a rebuild here would pull it from under the other tests.
+    const { stdout: packed } = await run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', scratch], { cwd: repo });
     const tarball = join(scratch, packed.trim().split('\n').pop()!);
     await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     await run('npm', ['install', '--silent', '--no-audit', '--no-fund', tarball], { cwd: scratch });
