@@ -317,8 +317,9 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
       }
       handle.#resolve = handle.#reject = undefined;
       if (handle.#cleanup !== undefined) {
-        handle.#cleanup();
+        const cleanup = handle.#cleanup;
         handle.#cleanup = undefined;
+        runCallback('signal cleanup', cleanup, undefined);
       }
       const callbacks = handle.#callbacks;
       handle.#callbacks = undefined;

@@ -106,6 +106,8 @@ export function checkPoolOptions(options: unknown): PoolOptions {
   if (given.run !== undefined && given.concurrency === undefined) throw new TypeError(messages.runNeedsConcurrency());
   if (given.concurrency !== undefined) checkConcurrency(given.concurrency);
   checkNonNegative('abortGrace', given.abortGrace);
+  checkThreads('maxThreads', given.maxThreads, 1);
+  checkThreads('minThreads', given.minThreads, 0);
   if ('maxQueue' in given && given.maxQueue !== undefined) throw new TypeError(messages.maxQueue());
   if (given.Handle !== undefined && !(typeof given.Handle === 'function' && (given.Handle === JobHandle || given.Handle.prototype instanceof JobHandle))) {
     throw new TypeError(messages.handleClass(given.Handle));
@@ -117,6 +119,14 @@ export function checkConcurrency(value: unknown): number {
   if (typeof value !== 'number') throw new TypeError(messages.option('concurrency', 'a non-negative integer', value));
   if (!Number.isInteger(value) || value < 0) throw new RangeError(messages.option('concurrency', 'a non-negative integer', value));
   return value;
+}
+
+/** Piscina takes NaN and fractions without a word; a pool with NaN threads would never run a job. */
+function checkThreads(option: string, value: unknown, least: number): void {
+  if (value === undefined) return;
+  const expected = least === 0 ? 'a non-negative integer' : 'a positive integer';
+  if (typeof value !== 'number') throw new TypeError(messages.option(option, expected, value));
+  if (!Number.isInteger(value) || value < least) throw new RangeError(messages.option(option, expected, value));
 }
 
 function checkNonNegative(option: string, value: unknown): void {
@@ -153,6 +163,7 @@ function isAbortSignal(value: unknown): value is AbortSignal {
     typeof value === 'object' &&
     value !== null &&
     typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function'
+    typeof (value as AbortSignal).addEventListener === 'function' &&
+    typeof (value as AbortSignal).removeEventListener === 'function'
   );
 }

@@ -46,13 +46,16 @@ export class ThreadExecutor implements Executor {
   readonly #jobs: (ThreadJob | undefined)[] = [];
   readonly #freeSlots: number[] = [];
   readonly #channels = new Set<MessagePort>();
+  /** Jobs that finished and wait for their last progress values; see #finished. */
+  #flushing = 0;
+  #keepAlive: NodeJS.Timeout | undefined;
 
   constructor(options: PoolOptions) {
     const { filename, name, concurrency, Handle, abortGrace, run, ...piscinaOptions } = options;
     this.#filename = modulePath(filename!);
     this.#name = name ?? 'default';
     this.#abortGrace = abortGrace ?? defaults.abortGrace;
-    this.#piscina = new Piscina({
+    this.#piscina = startPiscina({
       idleTimeout: defaults.idleTimeout,
       // Piscina re-queues a task it could not place at the tail unless told otherwise; the few
       // tasks it holds were dispatched in priority order and must start in that order.
@@ -135,9 +138,13 @@ export class ThreadExecutor implements Executor {
       if (error !== undefined) throw error;
       return value;
     }
+    // The progress ports are unref'd, and Piscina unrefs an idle thread: while a job waits for its
+    // last values, nothing else may keep the process alive, so hold it open until they arrive.
+    if (this.#flushing++ === 0) this.#keepAlive = setInterval(ignore, 1 << 30);
     return new Promise((resolve, reject) => {
       record.whenFlushed = () => {
         record.whenFlushed = undefined;
+        if (--this.#flushing === 0) clearInterval(this.#keepAlive);
         this.#release(record);
         if (error !== undefined) reject(error);
         else resolve(value);
@@ -218,6 +225,26 @@ export class ThreadExecutor implements Executor {
   #recordOf(slot: number, id: number): ThreadJob | undefined {
     const record = this.#jobs[slot];
     return record !== undefined && record.job.id === id ? record : undefined;
+  }
+}
+
+function ignore(): void {}
+
+/**
+ * Piscina starts minThreads threads in its constructor; what Node refuses there comes out as a
+ * DataCloneError or a plain Error that names no option. Name it.
+ */
+function startPiscina(options: ConstructorParameters<typeof Piscina>[0]): Piscina {
+  try {
+    return new Piscina(options);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const name = (error as { name?: unknown }).name;
+    const detail = (error as Error).message;
+    if (name === 'DataCloneError') throw new TypeError(`workerData could not be cloned: ${detail}`, { cause: error });
+    if (code === 'ERR_WORKER_INVALID_EXEC_ARGV') throw new TypeError(`execArgv is not valid for a worker thread: ${detail}`, { cause: error });
+    if (typeof code === 'string' && code.startsWith('ERR_INVALID_ARG')) throw new TypeError(`a thread option was refused by Node: ${detail}`, { cause: error });
+    throw error;
   }
 }
 

@@ -76,7 +76,8 @@ function isCancelled(envelope: Envelope): boolean {
 async function load(filename: string, name: string): Promise<Handler> {
   const module = await loadModule(filename);
   const fallback = module.default as Record<string, unknown> | undefined;
-  const handler = name === 'default' ? fallback : (module[name] ?? fallback?.[name]);
+  // Own properties only: `name: 'constructor'` must not find Object.prototype's.
+  const handler = name === 'default' ? fallback : Object.hasOwn(module, name) ? module[name] : isObject(fallback) && Object.hasOwn(fallback, name) ? fallback[name] : undefined;
   if (typeof handler !== 'function') throw new TypeError(messages.noHandler(name, filename));
   handlers.set(filename + '\0' + name, handler as Handler);
   return handler as Handler;
@@ -144,6 +145,10 @@ function checkCloneable(result: unknown): void {
     notCloneable.name = 'DataCloneError';
     throw transportable(notCloneable);
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

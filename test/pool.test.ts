@@ -24,7 +24,10 @@ test('invalid pool options throw at construction, naming the option', (t) => {
   t.throws(() => new Pool({ filename: jobsModule, Handle: Map as never }), { instanceOf: TypeError, message: /Handle/ });
   t.throws(() => new Pool({ run: () => 1 } as never), { instanceOf: TypeError, message: /concurrency/ });
   t.throws(() => new Pool({ run: () => 1, filename: jobsModule, concurrency: 1 }), { instanceOf: TypeError, message: /not both/ });
-  t.throws(() => new Pool({ filename: jobsModule, maxThreads: -1 }), { instanceOf: TypeError, message: /maxThreads/ });
+  t.throws(() => new Pool({ filename: jobsModule, maxThreads: -1 }), { instanceOf: RangeError, message: 'maxThreads must be a positive integer, got -1' });
+  t.throws(() => new Pool({ filename: jobsModule, maxThreads: Number.NaN }), { instanceOf: RangeError, message: /maxThreads/ });
+  t.throws(() => new Pool({ filename: jobsModule, minThreads: 1.5 }), { instanceOf: RangeError, message: /minThreads/ });
+  t.throws(() => new Pool({ filename: jobsModule, workerData: () => 1 }), { instanceOf: TypeError, message: /workerData/ });
 });
 
 test('default concurrency is twice maxThreads, and the pool reports it', async (t) => {
