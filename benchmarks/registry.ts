@@ -8,6 +8,7 @@ import { concurrency } from './concurrency.js';
 import { dispatch } from './dispatch.js';
 import { memory } from './memory.js';
 import { scaling } from './scaling.js';
+import { soak } from './soak.js';
 import { streaming } from './streaming.js';
 import { throughput } from './throughput.js';
 import { urgent } from './urgent.js';
@@ -21,4 +22,5 @@ export const benchmarks: readonly Benchmark[] = [
   cancel,
   scaling,
   streaming,
+  soak,
 ];
