@@ -363,7 +363,8 @@ function checkCallback(method: string, callback: unknown): void {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+/** @internal */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     (typeof value === 'object' || typeof value === 'function') &&
     value !== null &&

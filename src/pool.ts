@@ -10,6 +10,7 @@ import { CancelledError, PoolClosedError, TimeoutError } from './errors.js';
 import type { Executor, ExecutorJob } from './executor.js';
 import {
   deliverProgress,
+  isThenable,
   JobHandle,
   markRunning,
   ownerKey,
@@ -459,12 +460,4 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
