@@ -7,7 +7,8 @@
 // - jobs inside workers never exceed the concurrency plus the promotions (counted in the worker
 //   with Atomics on a SharedArrayBuffer in the input);
 // - no unhandledRejection, no warning;
-// - close() resolves and leaves no thread, timer, port or listener (`getActiveResourcesInfo()`).
+// - close() resolves and leaves no thread, timer or port (`getActiveResourcesInfo()`), and no
+//   listener on the process.
 import test from 'ava';
 import fc from 'fast-check';
 import { CancelledError, Pool, PoolClosedError, TimeoutError, type JobHandle } from '../src/index.js';
@@ -17,6 +18,7 @@ import {
   faultsWorker,
   leftBehind,
   Ledger,
+  processListeners,
   unlessHung,
   warmUp,
   watchProcess,
@@ -91,6 +93,7 @@ const count = (what: string, by = 1) => {
 async function runProgram(steps: Step[]): Promise<string[]> {
   const problems: string[] = [];
   const baseline = activeResources();
+  const listenersBefore = processListeners();
   const watch = watchProcess();
   // One task per thread: a crashing job then takes no other job down with its thread. Both
   // threads are up before the program starts, so its jobs really run while it goes on.
@@ -203,13 +206,16 @@ async function runProgram(steps: Step[]): Promise<string[]> {
   }
   count('promotions', allowance.promotions);
   tally['most inside at once'] = Math.max(tally['most inside at once'] ?? 0, Atomics.load(counter, counterWord.most));
-  // A refused job never was one of the pool's: no 'done' event is owed (see BUGS.md 7 for the debate).
-  problems.push(...ledger.problems((handle) => !jobs.find((job) => job.handle === handle)!.refused));
+  problems.push(...ledger.problems());
   // Unhandled rejections are reported after the microtask queue drains.
   await new Promise((resolve) => setImmediate(resolve));
   const seen = watch.stop();
   if (seen.unhandled.length > 0) problems.push(`unhandled rejections: ${seen.unhandled.map(String).join('; ')}`);
   if (seen.warnings.length > 0) problems.push(`warnings: ${seen.warnings.join('; ')}`);
+  const listenersAfter = processListeners();
+  if (JSON.stringify(listenersAfter) !== JSON.stringify(listenersBefore)) {
+    problems.push(`process listeners before ${JSON.stringify(listenersBefore)}, after close() ${JSON.stringify(listenersAfter)}`);
+  }
   return problems;
 }
 

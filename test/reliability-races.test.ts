@@ -179,8 +179,7 @@ test.serial('close racing submit: jobs submitted before close run (held ones are
     const counts = ledger.counts();
     const { threads, concurrency, ...stats } = pool.stats;
     t.deepEqual(stats, counts, where);
-    // A job refused by a closed pool never became a job of it: no 'done' event is owed for it.
-    t.deepEqual(ledger.problems((handle) => !submitted.find((entry) => entry.handle === handle)!.closed), [], where);
+    t.deepEqual(ledger.problems(), [], where);
   });
   t.true(afterClose > 0 && beforeClose > 0);
   t.log(`24 pools: ${beforeClose} jobs submitted before close, ${afterClose} after`);
