@@ -15,8 +15,12 @@ import type { Workload } from './workloads.js';
 export interface Measurement {
   /** Submission of the urgent job to its result. */
   urgentMs: number;
+  /** Of that, the time before a thread began it (its first progress); unknown on the eager pool. */
+  urgentWaitMs?: number;
   /** Submission of the important job to its result. */
   importantMs: number;
+  /** Of that, the time before a thread began it; unknown on the eager pool. */
+  importantWaitMs?: number;
   /** Backlog jobs still waiting when both were done, dropped by the cancel. */
   cancelled: number;
   /** How long the cancel itself took, until every dropped job had settled. */
@@ -35,6 +39,8 @@ interface Watched {
   role: Role;
   label: string;
   progress?: { text: string; fraction: number };
+  /** performance.now() of its first progress: when a thread really began it. */
+  begunAt?: number;
 }
 
 const roleTitle: Record<Role, string> = { urgent: 'urgent   ', important: 'important', backlog: 'backlog  ' };
@@ -55,6 +61,7 @@ export async function runLazy(workload: Workload, threads: number, concurrency: 
     else handle.onStart(() => watched.set(handle, entry));
     let quarter = -1;
     handle.onProgress((value) => {
+      entry.begunAt ??= performance.now();
       entry.progress = workload.describe(value);
       // Off a terminal the log is the only display: a line per quarter of the job is enough.
       const reached = Math.floor(entry.progress.fraction * 4);
@@ -84,16 +91,23 @@ export async function runLazy(workload: Workload, threads: number, concurrency: 
   say(`${backlog.length} jobs submitted: ${pool.stats.running} handed to the ${threads} threads (concurrency ${pool.concurrency}), ${pool.stats.queued} wait in lazypool's queue`);
 
   const urgent = watch(pool.submit(workload.urgent.input), 'urgent', workload.urgent.label);
+  const urgentEntry = watched.get(urgent)!;
   const queuedAs = urgent.state;
   urgent.promote();
   say(`#${urgent.id} urgent, submitted last (${queuedAs}), promote() -> ${urgent.state}: ${workload.urgent.label}`);
 
   const important = watch(pool.submit(workload.important.input), 'important', workload.important.label);
+  const importantEntry = watched.get(important)!;
   important.setPriority(10);
   say(`#${important.id} important, submitted after it, setPriority(10): ahead of all ${pool.stats.queued - 1} others: ${workload.important.label}`);
 
-  urgent.onDone(() => say(`#${urgent.id} urgent ${style.green('done')} in ${seconds(urgent.timing.settledAt! - urgent.timing.submittedAt)}`));
-  important.onDone(() => say(`#${important.id} important ${style.green('done')} in ${seconds(important.timing.settledAt! - important.timing.submittedAt)}`));
+  // A thread is not taken from a job half-way: the wait is for one of the running jobs to end.
+  const doneText = (handle: JobHandle, entry: Watched) => {
+    const waited = (entry.begunAt ?? handle.timing.settledAt!) - handle.timing.submittedAt;
+    return `${style.green('done')} in ${seconds(handle.timing.settledAt! - handle.timing.submittedAt)}: waited ${seconds(waited)} for a thread to finish its job, then ran ${seconds(handle.timing.settledAt! - handle.timing.submittedAt - waited)}`;
+  };
+  urgent.onDone(() => say(`#${urgent.id} urgent ${doneText(urgent, urgentEntry)}`));
+  important.onDone(() => say(`#${important.id} important ${doneText(important, importantEntry)}`));
   await Promise.all([urgent, important]);
 
   const threadsBefore = pool.stats.threads;
@@ -115,7 +129,9 @@ export async function runLazy(workload: Workload, threads: number, concurrency: 
   await pool.close();
   return {
     urgentMs: urgent.timing.settledAt! - urgent.timing.submittedAt,
+    urgentWaitMs: (urgentEntry.begunAt ?? urgent.timing.settledAt!) - urgent.timing.submittedAt,
     importantMs: important.timing.settledAt! - important.timing.submittedAt,
+    importantWaitMs: (importantEntry.begunAt ?? important.timing.settledAt!) - important.timing.submittedAt,
     cancelled,
     cancelMs,
     threadsEnded: 0,
