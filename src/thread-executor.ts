@@ -175,7 +175,9 @@ export class ThreadExecutor implements Executor {
    */
   #explain(record: ThreadJob, error: unknown): unknown {
     const started = Atomics.load(record.flags, record.word + 2) !== 0;
-    const exited = error instanceof Error && error.message.startsWith('worker exited');
+    const code = (error as { code?: unknown } | null)?.code;
+    const exited =
+      (error instanceof Error && error.message.startsWith('worker exited')) || (typeof code === 'string' && code.startsWith('ERR_WORKER_'));
     if (isCloneError(error)) return notCloneable(record.job.id, error);
     if (!started && !exited) return error;
     return workerExited(record.job.id, error);
