@@ -1,7 +1,11 @@
 /**
- * The order of waiting jobs: a binary heap, highest priority first and, on equal priority, the smaller
- * id (earlier submission) first. Every operation is O(log n); nothing here shifts or
+ * The order of waiting jobs: a binary heap, highest priority first and, on equal priority, the
+ * smaller id (earlier submission) first. Every operation is O(log n); nothing here shifts or
  * splices an array, so a queue of a million jobs costs what a queue of ten does, per job.
+ *
+ * The keys live beside the entries in typed arrays, so sifting compares numbers in contiguous
+ * memory instead of reaching into every entry it passes (which, measured on 200,000 waiting jobs,
+ * made the heap a seventh of the scheduler's time).
  */
 
 /** Where an entry sits in its heap: -1 when it is in none. Kept on the entry so removal is O(log n). */
@@ -16,41 +20,37 @@ export interface QueueEntry {
 }
 
 export class JobQueue<T extends QueueEntry> {
-  #heap: T[] = [];
+  #entries: T[] = [];
+  #priorities = new Float64Array(64);
+  #ids = new Float64Array(64);
+  #size = 0;
 
   get size(): number {
-    return this.#heap.length;
+    return this.#size;
   }
 
   /** True if `entry` is in this queue. */
   has(entry: T): boolean {
     const index = entry[heapIndex];
-    return index >= 0 && this.#heap[index] === entry;
+    return index >= 0 && index < this.#size && this.#entries[index] === entry;
   }
 
   push(entry: T): void {
-    const index = this.#heap.length;
-    this.#heap.push(entry);
-    entry[heapIndex] = index;
-    this.#siftUp(index);
+    if (this.#size === this.#priorities.length) this.#grow();
+    const index = this.#size++;
+    this.#siftUp(index, entry, entry.priority, entry.id);
   }
 
   /** The next entry to run, without taking it out. */
   peek(): T | undefined {
-    return this.#heap[0];
+    return this.#size > 0 ? this.#entries[0] : undefined;
   }
 
   /** Takes out and returns the next entry to run. */
   pop(): T | undefined {
-    const heap = this.#heap;
-    if (heap.length === 0) return undefined;
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      last[heapIndex] = 0;
-      this.#siftDown(0);
-    }
+    if (this.#size === 0) return undefined;
+    const top = this.#entries[0];
+    this.#removeAt(0);
     top[heapIndex] = -1;
     return top;
   }
@@ -58,71 +58,115 @@ export class JobQueue<T extends QueueEntry> {
   /** Takes `entry` out wherever it is; returns false if it was not in this queue. */
   remove(entry: T): boolean {
     if (!this.has(entry)) return false;
-    const heap = this.#heap;
-    const index = entry[heapIndex];
-    const last = heap.pop()!;
+    this.#removeAt(entry[heapIndex]);
     entry[heapIndex] = -1;
-    if (last !== entry) {
-      heap[index] = last;
-      last[heapIndex] = index;
-      this.#restore(index);
-    }
     return true;
   }
 
   /** Re-orders `entry` after its priority changed. */
   update(entry: T): void {
-    if (this.has(entry)) this.#restore(entry[heapIndex]);
+    if (!this.has(entry)) return;
+    const index = entry[heapIndex];
+    this.#place(index, entry, entry.priority, entry.id);
   }
 
   /** Empties the queue and returns what it held, in no particular order. */
   drain(): T[] {
-    const entries = this.#heap;
-    this.#heap = [];
+    const entries = this.#entries.slice(0, this.#size);
     for (const entry of entries) entry[heapIndex] = -1;
+    this.#entries = [];
+    this.#size = 0;
     return entries;
   }
 
-  #restore(index: number): void {
-    if (index > 0 && before(this.#heap[index], this.#heap[(index - 1) >> 1])) this.#siftUp(index);
-    else this.#siftDown(index);
+  #grow(): void {
+    const priorities = new Float64Array(this.#priorities.length * 2);
+    priorities.set(this.#priorities);
+    this.#priorities = priorities;
+    const ids = new Float64Array(this.#ids.length * 2);
+    ids.set(this.#ids);
+    this.#ids = ids;
   }
 
-  #siftUp(index: number): void {
-    const heap = this.#heap;
-    const entry = heap[index];
+  /** Fills the hole at `index` with the last entry and restores the order. */
+  #removeAt(index: number): void {
+    const last = --this.#size;
+    const entries = this.#entries;
+    if (index !== last) {
+      const moved = entries[last];
+      const priority = this.#priorities[last];
+      const id = this.#ids[last];
+      entries.length = last;
+      this.#place(index, moved, priority, id);
+    } else {
+      entries.length = last;
+    }
+  }
+
+  /** Puts `entry` (with its keys) at `index`, or wherever up or down from there it belongs. */
+  #place(index: number, entry: T, priority: number, id: number): void {
+    if (index > 0) {
+      const parent = (index - 1) >> 1;
+      const parentPriority = this.#priorities[parent];
+      if (priority > parentPriority || (priority === parentPriority && id < this.#ids[parent])) {
+        this.#siftUp(index, entry, priority, id);
+        return;
+      }
+    }
+    this.#siftDown(index, entry, priority, id);
+  }
+
+  #siftUp(index: number, entry: T, priority: number, id: number): void {
+    const entries = this.#entries;
+    const priorities = this.#priorities;
+    const ids = this.#ids;
     while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = heap[parentIndex];
-      if (!before(entry, parent)) break;
-      heap[index] = parent;
-      parent[heapIndex] = index;
-      index = parentIndex;
+      const parent = (index - 1) >> 1;
+      const parentPriority = priorities[parent];
+      if (priority < parentPriority || (priority === parentPriority && id > ids[parent])) break;
+      const parentEntry = entries[parent];
+      entries[index] = parentEntry;
+      priorities[index] = parentPriority;
+      ids[index] = ids[parent];
+      parentEntry[heapIndex] = index;
+      index = parent;
     }
-    heap[index] = entry;
+    entries[index] = entry;
+    priorities[index] = priority;
+    ids[index] = id;
     entry[heapIndex] = index;
   }
 
-  #siftDown(index: number): void {
-    const heap = this.#heap;
-    const length = heap.length;
-    const entry = heap[index];
+  #siftDown(index: number, entry: T, priority: number, id: number): void {
+    const entries = this.#entries;
+    const priorities = this.#priorities;
+    const ids = this.#ids;
+    const size = this.#size;
     for (;;) {
-      let childIndex = 2 * index + 1;
-      if (childIndex >= length) break;
-      const right = childIndex + 1;
-      if (right < length && before(heap[right], heap[childIndex])) childIndex = right;
-      const child = heap[childIndex];
-      if (!before(child, entry)) break;
-      heap[index] = child;
-      child[heapIndex] = index;
-      index = childIndex;
+      let child = 2 * index + 1;
+      if (child >= size) break;
+      let childPriority = priorities[child];
+      let childId = ids[child];
+      const right = child + 1;
+      if (right < size) {
+        const rightPriority = priorities[right];
+        if (rightPriority > childPriority || (rightPriority === childPriority && ids[right] < childId)) {
+          child = right;
+          childPriority = rightPriority;
+          childId = ids[right];
+        }
+      }
+      if (priority > childPriority || (priority === childPriority && id < childId)) break;
+      const childEntry = entries[child];
+      entries[index] = childEntry;
+      priorities[index] = childPriority;
+      ids[index] = childId;
+      childEntry[heapIndex] = index;
+      index = child;
     }
-    heap[index] = entry;
+    entries[index] = entry;
+    priorities[index] = priority;
+    ids[index] = id;
     entry[heapIndex] = index;
   }
-}
-
-function before(a: QueueEntry, b: QueueEntry): boolean {
-  return a.priority > b.priority || (a.priority === b.priority && a.id < b.id);
 }
