@@ -132,19 +132,40 @@ function call(handler: Handler, envelope: Envelope): unknown {
 /**
  * A result Piscina cannot clone kills the thread (it throws while posting it, outside any job),
  * and its error arrives unreadable. Checked here instead, so only the handle rejects, clearly.
- * Primitives, binary data and move()d values always clone; other objects are cloned once to see.
+ * Results that are certainly cloneable (primitives, binary data, move()d values, and plain
+ * objects or arrays of those) pass at the cost of a look at their own values; anything deeper is
+ * cloned once to see.
  */
 function checkCloneable(result: unknown): void {
-  if (typeof result !== 'object' && typeof result !== 'function') return;
-  if (result === null || result instanceof ArrayBuffer || ArrayBuffer.isView(result)) return;
-  if (typeof result === 'object' && transferableSymbol in result) return;
   try {
+    if (isFlatCloneable(result)) return;
+    if (typeof result === 'object' && result !== null && transferableSymbol in result) return;
     structuredClone(result);
   } catch (error) {
     const notCloneable = new Error(messages.resultNotCloneable((error as Error).message));
     notCloneable.name = 'DataCloneError';
     throw transportable(notCloneable);
   }
+}
+
+function isLeafCloneable(value: unknown): boolean {
+  const type = typeof value;
+  if (type === 'symbol' || type === 'function') return false;
+  if (type !== 'object' || value === null) return true;
+  return value instanceof ArrayBuffer || ArrayBuffer.isView(value);
+}
+
+function isFlatCloneable(value: unknown): boolean {
+  if (isLeafCloneable(value)) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isLeafCloneable(item)) return false;
+    return true;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  for (const key in value) if (!isLeafCloneable((value as Record<string, unknown>)[key])) return false;
+  return true;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
