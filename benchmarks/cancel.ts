@@ -3,7 +3,7 @@
 // gate job, so the jobs are known to be waiting when they are cancelled; each job books itself
 // in a shared ledger if it ever runs. Each peer cancels its own way (`cancelWay`).
 import { setTimeout as delay } from 'node:timers/promises';
-import { alternate, openOrSkip, withinTime, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
+import { alternate, destroyPool, openOrSkip, withinTime, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
 import { contender } from './lib/catalog.js';
 import { barChart } from './lib/chart.js';
 import { type Contender, type HeldThreads, holdEveryThread } from './lib/contenders.js';
@@ -135,7 +135,7 @@ export const cancel: Benchmark = {
       } catch (error) {
         notes.push(`${candidate.name}, round ${round + 1}: ${error instanceof Error ? error.message : String(error)}`);
       } finally {
-        await pool.destroy();
+        await destroyPool(pool, candidate.name, notes);
       }
     });
 

@@ -2,7 +2,7 @@
 // Piscina at once) goes from 1 to 4x the threads? With too few slots a thread that finishes
 // waits for the main thread's next turn; with many, lazypool approaches eager Piscina. The
 // default (twice the threads) should sit on the plateau.
-import { alternate, openOrSkip, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
+import { alternate, destroyPool, openOrSkip, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
 import { contender } from './lib/catalog.js';
 import { lineChart } from './lib/chart.js';
 import type { Contender } from './lib/contenders.js';
@@ -64,7 +64,7 @@ export const concurrency: Benchmark = {
           context.log(`round ${round + 1}/${rounds} ${entry.label}, ${workload.label}: ${formatNumber(value)} jobs/s`);
         }
       } finally {
-        await pool.destroy();
+        await destroyPool(pool, entry.label, notes);
       }
     });
 

@@ -1,6 +1,6 @@
 // The performance floor of issue 2: lazy dispatch must cost nothing a user can see. lazypool
 // against raw Piscina on the same threads: tiny-job throughput, and heap bytes per waiting job.
-import { alternate, openOrSkip, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
+import { alternate, destroyPool, openOrSkip, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
 import { contender } from './lib/catalog.js';
 import { barChart } from './lib/chart.js';
 import { formatBytes, formatNumber, formatRatio, type Table } from './lib/format.js';
@@ -33,7 +33,7 @@ export const dispatch: Benchmark = {
         samples.push({ contender: entry.label, case: 'tiny jobs/s', round, value, unit: 'jobs/s' });
         context.log(`round ${round + 1}/${rounds} ${entry.label}: ${formatNumber(value)} jobs/s`);
       } finally {
-        await pool.destroy();
+        await destroyPool(pool, entry.label, notes);
       }
     });
     const memorySamples = await measureWaitingMemory(entries, [waiting], 1, context.threads, context.log, notes);

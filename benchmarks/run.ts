@@ -81,10 +81,18 @@ console.log(
       .join(', '),
 );
 
+// A promise that never settles with nothing else alive ends Node with code 13 and no word:
+// say which benchmark was running and what it last reported.
+let lastStep = 'starting';
+process.on('exit', (code) => {
+  if (code === 13) console.error(`\nexited with a promise never settled (code 13) during: ${lastStep}`);
+});
+
 const suiteStarted = performance.now();
 let failures = 0;
 for (const benchmark of selected) {
   console.log(`\n## ${benchmark.name}: ${benchmark.question}\n`);
+  lastStep = `${benchmark.name}, at its start`;
   const startedAt = new Date();
   const started = performance.now();
   const loadAverageAtStart = os.loadavg();
@@ -96,7 +104,10 @@ for (const benchmark of selected) {
       quick,
       threads,
       rounds,
-      log: (line) => process.stderr.write(`  [${benchmark.name}] ${line}\n`),
+      log: (line) => {
+        lastStep = `${benchmark.name}, after: ${line}`;
+        process.stderr.write(`  [${benchmark.name}] ${line}\n`);
+      },
     });
     const seconds = (performance.now() - started) / 1000;
     for (const table of report.tables) console.log(`${renderTable(table)}\n`);

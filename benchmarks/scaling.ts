@@ -3,7 +3,7 @@
 // the ideal (N times). lazypool and raw Piscina, alternated.
 import os from 'node:os';
 import { Jimp } from 'jimp';
-import { alternate, openOrSkip, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
+import { alternate, destroyPool, openOrSkip, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
 import { contender } from './lib/catalog.js';
 import { lineChart } from './lib/chart.js';
 import type { Contender, PoolUnderTest } from './lib/contenders.js';
@@ -83,7 +83,7 @@ export const scaling: Benchmark = {
           context.log(`round ${round + 1}/${rounds} ${entry.label}, ${threads} threads, ${workload.label}: ${formatNumber(value)} jobs/s`);
         }
       } finally {
-        await pool.destroy();
+        await destroyPool(pool, entry.label, notes);
       }
     });
 

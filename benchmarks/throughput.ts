@@ -2,7 +2,7 @@
 // (where the pool's own overhead is everything) and for CPU jobs (where it should vanish)?
 // Every contender gets a fresh pool per round, warm before the clock starts; rounds alternate
 // contenders, and the table shows medians.
-import { alternate, openOrSkip, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
+import { alternate, destroyPool, openOrSkip, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
 import { contender } from './lib/catalog.js';
 import { barChart } from './lib/chart.js';
 import type { Contender } from './lib/contenders.js';
@@ -54,7 +54,7 @@ export const throughput: Benchmark = {
           context.log(`round ${round + 1}/${rounds} ${entry.label}, ${workload.label}: ${formatNumber(value)} jobs/s`);
         }
       } finally {
-        await pool.destroy();
+        await destroyPool(pool, entry.label, notes);
       }
     });
 

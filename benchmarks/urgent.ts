@@ -3,7 +3,7 @@
 // best way (a priority queue where the peer accepts one; see `urgentWay` in lib/contenders.ts).
 // A flat curve means the wait does not grow with the backlog.
 import { setTimeout as delay } from 'node:timers/promises';
-import { alternate, openOrSkip, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
+import { alternate, destroyPool, openOrSkip, type Benchmark, type Sample, type Target } from './lib/benchmark.js';
 import { contender } from './lib/catalog.js';
 import { lineChart } from './lib/chart.js';
 import type { Contender, PoolUnderTest } from './lib/contenders.js';
@@ -121,7 +121,7 @@ export const urgent: Benchmark = {
               `behind ${formatNumber(backlog)}: ${latencies.map(formatMs).join(', ')}`,
           );
         } finally {
-          await pool.destroy();
+          await destroyPool(pool, candidate.name, notes);
         }
       });
     }

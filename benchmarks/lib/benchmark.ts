@@ -103,3 +103,20 @@ export async function withinTime<T>(promise: PromiseLike<T>, ms: number, what: s
     clearTimeout(timer);
   }
 }
+
+/** How long a pool may take to shut down before the benchmark moves on without it. */
+const destroyPatienceMs = 10_000;
+
+/**
+ * Destroys `pool`, or gives up after ten seconds with a note. Seen with poolifier 5.3: now and
+ * then its destroy() never resolves and holds nothing that keeps the process alive, so an
+ * unguarded `await` ends the whole run (exit code 13, no message).
+ */
+export async function destroyPool(pool: PoolUnderTest, name: string, notes: string[]): Promise<void> {
+  try {
+    await withinTime(pool.destroy(), destroyPatienceMs, `${name}: destroy()`);
+  } catch (error) {
+    const note = error instanceof Error ? error.message : String(error);
+    notes.push(`${note} (the benchmark went on; its threads end with the process)`);
+  }
+}
