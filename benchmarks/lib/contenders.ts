@@ -139,7 +139,28 @@ function withPriority(symbol: symbol, input: object): object {
   return { ...input, [symbol]: { priority: urgentPriority } };
 }
 
-/** One signal for thousands of jobs: a listener each is expected, not a leak. */
+/**
+ * One AbortSignal per job, aborted together by `abortAll`. Not one signal shared by all: adding
+ * a listener to an AbortSignal looks through the listeners it has (EventTarget refuses
+ * duplicates), so 100,000 jobs on one signal cost quadratic time before anything is cancelled
+ * (Piscina: 2.6 s to submit 30,000, against 0.77 s with a signal each).
+ */
+class JobSignals {
+  #controllers: AbortController[] = [];
+
+  next(): AbortSignal {
+    const controller = new AbortController();
+    this.#controllers.push(controller);
+    return controller.signal;
+  }
+
+  abortAll(): void {
+    for (const controller of this.#controllers) controller.abort();
+    this.#controllers = [];
+  }
+}
+
+/** One signal checked by many jobs' own code (no listeners): a p-queue feeder's cancel flag. */
 function sharedAbortController(): AbortController {
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
@@ -164,7 +185,7 @@ export function piscina(settings: PiscinaSettings = {}): Contender {
     urgentWay: settings.priorityQueue
       ? 'taskQueue: a binary-heap TaskQueue, priority through Piscina.queueOptionsSymbol'
       : 'none: submitted like any job, it waits its turn',
-    cancelWay: 'one AbortSignal passed to every job, aborted once (Piscina removes each aborted task from its queue)',
+    cancelWay: 'an AbortSignal per job, all aborted (Piscina searches its queue for each aborted task)',
     async open(threads) {
       const pool = new Piscina({
         filename: jobsModule,
@@ -174,16 +195,13 @@ export function piscina(settings: PiscinaSettings = {}): Contender {
         ...(settings.priorityQueue ? { taskQueue: priorityTaskQueue<Parameters<PiscinaTaskQueue['push']>[0]>(Piscina.queueOptionsSymbol) } : {}),
       });
       pool.on('error', reportPoolError(name));
-      let cancellation = sharedAbortController();
+      const signals = new JobSignals();
       const underTest: PoolUnderTest = {
         submit: (job, input) => pool.run(input, { name: job }),
         submitUrgent: (job, input) =>
           pool.run(settings.priorityQueue ? withPriority(Piscina.queueOptionsSymbol, input) : input, { name: job }),
-        submitCancellable: (job, input) => pool.run(input, { name: job, signal: cancellation.signal }),
-        cancelAll: () => {
-          cancellation.abort();
-          cancellation = sharedAbortController();
-        },
+        submitCancellable: (job, input) => pool.run(input, { name: job, signal: signals.next() }),
+        cancelAll: () => signals.abortAll(),
         destroy: () => pool.destroy(),
       };
       await warmUp(underTest, threads);
@@ -357,7 +375,7 @@ export function poolifier(settings: PoolifierSettings = {}): Contender {
     urgentWay: settings.tasksQueue
       ? "tasks queue on, the job's task function registered with a better priority ('busyUrgent')"
       : 'none: without its tasks queue every job is posted to a worker at once',
-    cancelWay: 'one AbortSignal passed to every execute(), aborted once',
+    cancelWay: 'an AbortSignal per execute(), all aborted',
     async open(threads) {
       const pool = new FixedThreadPool(threads, poolifierModule, {
         enableTasksQueue: settings.tasksQueue ?? false,
@@ -371,16 +389,13 @@ export function poolifier(settings: PoolifierSettings = {}): Contender {
       // Jobs submitted before every worker is ready all land on the ready ones (and, with the
       // tasks queue, stay queued there), so wait for poolifier's own readiness first.
       while (!pool.info.ready) await delay(5);
-      let cancellation = sharedAbortController();
+      const signals = new JobSignals();
       const underTest: PoolUnderTest = {
         submit: (job, input) => pool.execute(input, job),
         submitUrgent: (job, input) =>
           pool.execute(input, settings.tasksQueue && job === 'busy' ? 'busyUrgent' : job),
-        submitCancellable: (job, input) => pool.execute(input, job, cancellation.signal),
-        cancelAll: () => {
-          cancellation.abort();
-          cancellation = sharedAbortController();
-        },
+        submitCancellable: (job, input) => pool.execute(input, job, signals.next()),
+        cancelAll: () => signals.abortAll(),
         destroy: () => pool.destroy(),
       };
       await warmUp(underTest, threads);
