@@ -63,7 +63,10 @@ export let setState: (handle: AnyHandle, state: 'held' | 'queued') => void;
 export let markRunning: (handle: AnyHandle) => void;
 /** @internal Calls the onStart callbacks of a handle that became running. */
 export let runStartCallbacks: (handle: AnyHandle) => void;
-/** @internal Settles a handle once; returns false if it had settled already. */
+/**
+ * @internal Settles a handle once; returns false if it had settled already. `value` is the result
+ * when fulfilled, the error when rejected, and the reason given to cancel when cancelled.
+ */
 export let settle: (handle: AnyHandle, status: 'fulfilled' | 'rejected' | 'cancelled', value: unknown) => boolean;
 /** @internal Calls the handle's onProgress callbacks, if it has not settled. */
 export let deliverProgress: (handle: AnyHandle, value: unknown) => void;
@@ -99,7 +102,10 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
   #submittedAt: number;
   #startedAt: number | undefined;
   #settledAt: number | undefined;
+  /** Built at settle, or for a cancellation on first use: most cancelled jobs are never looked at. */
   #outcome: JobOutcome<T> | undefined;
+  /** What a cancelled job was cancelled with, until its CancelledError is built. */
+  #cancelReason: unknown;
   #promise: Promise<T> | undefined;
   #resolve: ((value: any) => void) | undefined;
   #reject: ((reason: unknown) => void) | undefined;
@@ -133,7 +139,15 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
 
   /** `undefined` until settled; then how it ended. */
   get outcome(): JobOutcome<T> | undefined {
+    if (this.#outcome === undefined && this.#state === 'cancelled') {
+      this.#outcome = { status: 'rejected', reason: cancelledError(this.#cancelReason) };
+      this.#cancelReason = undefined;
+    }
     return this.#outcome;
+  }
+
+  #settled(): boolean {
+    return this.#settledAt !== undefined;
   }
 
   /** When it was submitted, handed to the workers, and settled (`performance.now()` ms). */
@@ -188,16 +202,16 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
    * cancelled it, `false` if it had already settled.
    */
   cancel(reason?: unknown): boolean {
-    if (this.#outcome !== undefined) return false;
+    if (this.#settled()) return false;
     if (this.#owner !== undefined) return this.#owner.cancel(this, reason);
-    return settle(this, 'cancelled', new CancelledError(reason));
+    return settle(this, 'cancelled', reason);
   }
 
   /** Calls `callback(handle)` once when the job starts running; on the next microtask if it already has. */
   onStart(callback: (handle: this) => void): this {
     checkCallback('onStart', callback);
     if (this.#startedAt !== undefined) queueMicrotask(() => runCallback('onStart', callback, this));
-    else if (this.#outcome === undefined) ((this.#callbacks ??= {}).start ??= []).push(callback);
+    else if (!this.#settled()) ((this.#callbacks ??= {}).start ??= []).push(callback);
     return this;
   }
 
@@ -205,7 +219,7 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
   onDone(callback: (handle: this) => void): this {
     checkCallback('onDone', callback);
     this.#observe();
-    if (this.#outcome !== undefined) queueMicrotask(() => runCallback('onDone', callback, this));
+    if (this.#settled()) queueMicrotask(() => runCallback('onDone', callback, this));
     else ((this.#callbacks ??= {}).done ??= []).push(callback);
     return this;
   }
@@ -213,7 +227,7 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
   /** Calls `callback(value)` for each progress value the job reports, in order, all before it settles. */
   onProgress(callback: (value: unknown) => void): this {
     checkCallback('onProgress', callback);
-    if (this.#outcome === undefined) ((this.#callbacks ??= {}).progress ??= []).push(callback);
+    if (!this.#settled()) ((this.#callbacks ??= {}).progress ??= []).push(callback);
     return this;
   }
 
@@ -272,7 +286,7 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
 
   #settledPromise(): Promise<T> {
     if (this.#promise !== undefined) return this.#promise;
-    const outcome = this.#outcome;
+    const outcome = this.outcome;
     if (outcome === undefined) {
       this.#promise = new Promise<T>((resolve, reject) => {
         this.#resolve = resolve;
@@ -300,12 +314,17 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
       }
     };
     settle = (handle, status, value) => {
-      if (handle.#outcome !== undefined) return false;
+      if (handle.#settled()) return false;
       handle.#state = status;
       handle.#settledAt = performance.now();
       if (status === 'fulfilled') {
         handle.#outcome = { status, value };
         handle.#resolve?.(value);
+      } else if (status === 'cancelled') {
+        // The CancelledError (a stack trace to capture) is built only for someone who looks:
+        // cancelling 100,000 waiting jobs nobody awaits costs no error at all.
+        handle.#cancelReason = value;
+        if (handle.#reject !== undefined) handle.#reject((handle.outcome as { reason: unknown }).reason);
       } else {
         handle.#outcome = { status: 'rejected', reason: value };
         if (handle.#reject !== undefined) handle.#reject(value);
@@ -328,7 +347,7 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
       return true;
     };
     deliverProgress = (handle, value) => {
-      const callbacks = handle.#outcome === undefined ? handle.#callbacks?.progress : undefined;
+      const callbacks = handle.#settled() ? undefined : handle.#callbacks?.progress;
       if (callbacks !== undefined) for (const callback of callbacks) runCallback('onProgress', callback, value);
     };
     observe = (handle) => {
@@ -345,6 +364,22 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
 }
 
 function ignore(): void {}
+
+let lastCancelReason: unknown;
+let lastCancelledError: CancelledError | undefined;
+
+/**
+ * The CancelledError for `reason`. Jobs cancelled one after another with the same reason (a loop
+ * of `cancel()`, a group, close) share one: it has no stack trace to tell them apart, and a mass
+ * cancel then builds one error instead of 100,000.
+ */
+function cancelledError(reason: unknown): CancelledError {
+  if (lastCancelledError === undefined || !Object.is(reason, lastCancelReason)) {
+    lastCancelledError = new CancelledError(reason);
+    lastCancelReason = reason;
+  }
+  return lastCancelledError;
+}
 
 function runCallback<A>(kind: string, callback: Callback<A>, argument: A): void {
   try {

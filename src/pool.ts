@@ -6,7 +6,7 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
-import { CancelledError, PoolClosedError, TimeoutError } from './errors.js';
+import { PoolClosedError, TimeoutError } from './errors.js';
 import type { Executor, ExecutorJob } from './executor.js';
 import {
   deliverProgress,
@@ -150,7 +150,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       if (!this.#held.delete(handle)) this.#queue.remove(handle);
       this.#launch(handle);
     },
-    cancel: (handle, reason) => this.#cancel(handle, 'cancelled', new CancelledError(reason)),
+    cancel: (handle, reason) => this.#cancel(handle, 'cancelled', reason),
     reprioritise: (handle) => this.#queue.update(handle),
   };
 
@@ -189,7 +189,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       if (signal !== undefined) {
         if (signal.aborted) {
           this.#cancelled++;
-          settle(handle, 'cancelled', new CancelledError(signal.reason));
+          settle(handle, 'cancelled', signal.reason);
           this.emit('done', handle);
           return handle as PoolHandle<H, T>;
         }
@@ -317,10 +317,10 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   }
 
   /**
-   * Settles an unsettled `handle` as cancelled, or as rejected after a timeout, and tells a running
-   * job to stop. Returns false if it had settled already.
+   * Settles an unsettled `handle` as cancelled (with the reason given), or as rejected with a
+   * TimeoutError, and tells a running job to stop. Returns false if it had settled already.
    */
-  #cancel(handle: JobHandle, status: 'cancelled' | 'rejected', error: Error): boolean {
+  #cancel(handle: JobHandle, status: 'cancelled' | 'rejected', reasonOrError: unknown): boolean {
     switch (handle.state) {
       case 'held':
         this.#held.delete(handle);
@@ -341,7 +341,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     }
     if (status === 'cancelled') this.#cancelled++;
     else this.#rejected++;
-    settle(handle, status, error);
+    settle(handle, status, reasonOrError);
     this.emit('done', handle);
     this.#checkIdle();
     return true;
@@ -440,12 +440,12 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
     const reason = new PoolClosedError('the pool was closed before the job started');
-    for (const handle of [...this.#held]) this.#cancel(handle, 'cancelled', new CancelledError(reason));
+    for (const handle of [...this.#held]) this.#cancel(handle, 'cancelled', reason);
     if (options.cancelQueued === true) {
       for (const handle of this.#queue.drain()) {
         // drain() emptied the queue already: settle each as #cancel would.
         this.#cancelled++;
-        settle(handle, 'cancelled', new CancelledError(reason));
+        settle(handle, 'cancelled', reason);
         this.emit('done', handle);
       }
     }

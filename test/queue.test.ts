@@ -64,3 +64,37 @@ test('drain empties the queue and clears every position', (t) => {
   t.is(queue.peek(), undefined);
   t.is(queue.pop(), undefined);
 });
+
+test('removing most entries (past the rebuild threshold) keeps the order of the rest', (t) => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 200, maxLength: 2000 }),
+      fc.double({ min: 0.5, max: 0.99, noNaN: true }),
+      fc.integer(),
+      (priorities, share, seed) => {
+        const queue = new JobQueue<Entry>();
+        const entries = priorities.map((priority, id) => new Entry(id, priority));
+        for (const entry of entries) queue.push(entry);
+        let state = seed;
+        const random = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+        const kept: Entry[] = [];
+        for (const entry of entries) {
+          if (random() < share) {
+            if (!queue.remove(entry) || queue.has(entry)) return false;
+          } else kept.push(entry);
+        }
+        if (queue.size !== kept.length) return false;
+        // Changing priorities after the rebuild still re-orders correctly.
+        for (const entry of kept.slice(0, 10)) {
+          entry.priority = -entry.priority;
+          queue.update(entry);
+        }
+        const drained: number[] = [];
+        for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) drained.push(entry.id);
+        t.deepEqual(drained, expectedOrder(kept));
+        return queue.size === 0;
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
