@@ -48,8 +48,14 @@ export interface BarChart {
   readonly rule?: { readonly field: string; readonly label: string };
 }
 
-/** Horizontal bars, one per contender, optionally one panel per case. */
+/** The values of `field` in the order they first appear: panels in the order the benchmark made them. */
+function orderOf(rows: readonly Row[], field: string): unknown[] {
+  return [...new Set(rows.map((row) => row[field]))];
+}
+
+/** Horizontal bars, one per contender, optionally one panel per case. Rows without a figure are left out. */
 export function barChart(chart: BarChart): ChartSpec {
+  const rows = chart.rows.filter((row) => Number.isFinite(row[chart.value]));
   const layer: Record<string, unknown>[] = [
     {
       mark: { type: 'bar', tooltip: true },
@@ -59,7 +65,8 @@ export function barChart(chart: BarChart): ChartSpec {
           field: chart.value,
           type: 'quantitative',
           title: chart.valueTitle,
-          ...(chart.logScale ? { scale: { type: 'log' } } : {}),
+          // symlog, not log: a bar starts at zero, which a log scale cannot place
+          ...(chart.logScale ? { scale: { type: 'symlog' } } : {}),
         },
         color: { field: chart.bar, type: 'nominal', legend: null },
       },
@@ -69,7 +76,7 @@ export function barChart(chart: BarChart): ChartSpec {
       encoding: {
         y: { field: chart.bar, type: 'nominal', sort: null },
         x: { field: chart.value, type: 'quantitative' },
-        text: { field: chart.value, type: 'quantitative', format: ',.3~s' },
+        text: { field: chart.value, type: 'quantitative', format: ',.3~r' },
       },
     },
   ];
@@ -82,13 +89,13 @@ export function barChart(chart: BarChart): ChartSpec {
   const inner = { width: 360, layer };
   const spec = chart.panel
     ? {
-        data: { values: chart.rows },
+        data: { values: rows },
         facet: {
           row: {
             field: chart.panel,
             type: 'nominal',
             title: null,
-            sort: null,
+            sort: orderOf(rows, chart.panel),
             header: { labelAngle: 0, labelOrient: 'top', labelAnchor: 'start' },
           },
         },
@@ -96,7 +103,7 @@ export function barChart(chart: BarChart): ChartSpec {
         // each panel lists only its own bars, and with independentScales has its own value axis
         resolve: { scale: { y: 'independent', ...(chart.independentScales ? { x: 'independent' } : {}) } },
       }
-    : { data: { values: chart.rows }, ...inner };
+    : { data: { values: rows }, ...inner };
   // the layers are built as plain objects; Vega-Lite's compile validates them at render time
   return { $schema: schema, title: chart.title, config, ...spec } as unknown as ChartSpec;
 }
@@ -125,7 +132,8 @@ export function lineChart(chart: LineChart): ChartSpec {
     field: chart.x,
     type: 'quantitative',
     title: chart.xTitle,
-    ...(chart.logX ? { scale: { type: 'log' } } : {}),
+    // thread counts and concurrencies are whole numbers
+    ...(chart.logX ? { scale: { type: 'log' } } : { axis: { tickMinStep: 1, format: 'd' } }),
   };
   const y = {
     field: chart.y,
@@ -153,7 +161,7 @@ export function lineChart(chart: LineChart): ChartSpec {
   const spec = chart.panel
     ? {
         data: { values: chart.rows },
-        facet: { column: { field: chart.panel, type: 'nominal', title: null, sort: null } },
+        facet: { column: { field: chart.panel, type: 'nominal', title: null, sort: orderOf(chart.rows, chart.panel) } },
         spec: inner,
         ...(chart.independentY ? { resolve: { scale: { y: 'independent' } } } : {}),
       }
