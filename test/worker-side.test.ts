@@ -202,3 +202,15 @@ test('an input function that throws or rejects fails only its own handle', async
   t.like(pool.stats, { rejected: 2, fulfilled: 1, running: 0 });
   await pool.close();
 });
+
+test('async jobs see their job across awaits on a thread that ran synchronous jobs before and between', async (t) => {
+  const pool = jobsPool({ maxThreads: 1 });
+  for (let round = 0; round < 3; round++) {
+    t.is(await pool.submit(round, { name: 'double' }), round * 2);
+    const values: unknown[] = [];
+    t.is(await pool.submit(4, { name: 'report', onProgress: (v) => values.push(v) }), 'reported');
+    t.is(values.length, 4);
+    t.is(await pool.submit({ tag: `r${round}`, steps: 2 }, { name: 'tagged' }), `r${round}`);
+  }
+  await pool.close();
+});
