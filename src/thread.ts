@@ -75,9 +75,11 @@ function isCancelled(envelope: Envelope): boolean {
 
 async function load(filename: string, name: string): Promise<Handler> {
   const module = await loadModule(filename);
-  const fallback = module.default as Record<string, unknown> | undefined;
+  // `module.exports = fn` (CommonJS through require) is the function itself, not a namespace.
+  const fallback = (typeof module === 'function' ? module : module.default) as Record<string, unknown> | undefined;
   // Own properties only: `name: 'constructor'` must not find Object.prototype's.
-  const handler = name === 'default' ? fallback : Object.hasOwn(module, name) ? module[name] : isObject(fallback) && Object.hasOwn(fallback, name) ? fallback[name] : undefined;
+  const exports = module as Record<string, unknown>;
+  const handler = name === 'default' ? fallback : Object.hasOwn(exports, name) ? exports[name] : isObject(fallback) && Object.hasOwn(fallback, name) ? fallback[name] : undefined;
   if (typeof handler !== 'function') throw new TypeError(messages.noHandler(name, filename));
   handlers.set(filename + '\0' + name, handler as Handler);
   return handler as Handler;
@@ -89,9 +91,9 @@ async function load(filename: string, name: string): Promise<Handler> {
  * `import()` is the fallback for ES modules that need it. Nothing is cached on failure: a module
  * that cannot load fails every job with the loader's error.
  */
-async function loadModule(filename: string): Promise<Record<string, unknown>> {
+async function loadModule(filename: string): Promise<Record<string, unknown> | ((input: unknown) => unknown)> {
   try {
-    return require(filename) as Record<string, unknown>;
+    return require(filename) as Record<string, unknown> | ((input: unknown) => unknown);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code !== 'ERR_REQUIRE_ASYNC_MODULE' && code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;

@@ -214,3 +214,16 @@ test('async jobs see their job across awaits on a thread that ran synchronous jo
   }
   await pool.close();
 });
+
+test('a CommonJS worker module: module.exports = fn is the default, its properties are named exports', async (t) => {
+  const pool = new Pool({ filename: new URL('./fixtures/commonjs.cjs', import.meta.url), maxThreads: 1 });
+  const seen: unknown[] = [];
+  t.is(await pool.submit(1), 2);
+  t.is(await pool.submit(2, { name: 'tenfold', onProgress: (v) => seen.push(v) }), 20);
+  t.deepEqual(seen, ['tenfold']);
+  await pool.close();
+  const named = new Pool({ filename: new URL('./fixtures/commonjs-named.cjs', import.meta.url), maxThreads: 1 });
+  t.is(await named.submit(5, { name: 'decrement' }), 4);
+  await t.throwsAsync(named.submit(5), { message: /no export named 'default'/ });
+  await named.close();
+});
