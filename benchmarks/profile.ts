@@ -11,7 +11,7 @@ import { holdEveryThread, piscina } from './lib/contenders.js';
 import { Ledger } from './lib/gate.js';
 import { lazypool } from './lib/lazypool-contender.js';
 import { repositoryRoot } from './lib/machine.js';
-import { jobsPerSecond, tinyWorkload } from './lib/workloads.js';
+import { cpuWorkload, jobsPerSecond, tinyWorkload } from './lib/workloads.js';
 
 const threads = 2;
 
@@ -22,6 +22,16 @@ const scenarios: Record<string, { describe: string; defaultJobs: number; run(job
     async run(jobs) {
       const pool = await lazypool().open(threads);
       const rate = await jobsPerSecond(pool, tinyWorkload, jobs);
+      await pool.destroy();
+      return `${Math.round(rate)} jobs/s`;
+    },
+  },
+  cpu: {
+    describe: 'submit N sha256-of-1-MiB jobs at once and await them all',
+    defaultJobs: 2_000,
+    async run(jobs) {
+      const pool = await lazypool().open(threads);
+      const rate = await jobsPerSecond(pool, cpuWorkload, jobs);
       await pool.destroy();
       return `${Math.round(rate)} jobs/s`;
     },
