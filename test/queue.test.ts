@@ -1,6 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { heapIndex, JobQueue, type QueueEntry } from '../src/queue.js';
+import { ciSeed } from './helpers.js';
 
 class Entry implements QueueEntry {
   [heapIndex] = -1;
@@ -50,7 +51,7 @@ test('the queue pops by priority, then submission order, through any mix of push
         return true;
       },
     ),
-    { numRuns: 300 },
+    { numRuns: 300, ...ciSeed },
   );
 });
 
@@ -95,6 +96,6 @@ test('removing most entries (past the rebuild threshold) keeps the order of the 
         return queue.size === 0;
       },
     ),
-    { numRuns: 100 },
+    { numRuns: 100, ...ciSeed },
   );
 });

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { JobHandle, move, Pool, type SubmitOptions } from '../src/index.js';
 import { faultsWorker, Ledger, settled, unlessHung, warmUp, watchProcess } from './fixtures/fault-harness.js';
+import { ciSeed } from './helpers.js';
 
 class TaggedHandle extends JobHandle {
   readonly tag = 'tagged';
@@ -225,10 +226,10 @@ test.serial('fast-check: new Pool options are accepted or refused with a TypeErr
       if (!(handle instanceof (typeof Handle === 'function' ? (Handle as typeof JobHandle) : JobHandle))) {
         throw new Error('the handle is not an instance of the Handle option');
       }
-      await unlessHung(pool.close(), `close() of a pool with ${JSON.stringify(options, (_, value) => (typeof value === 'function' ? String(value) : value))}`);
+      await unlessHung(pool.close(), `close() of a pool with ${JSON.stringify(options, (_, value) => (typeof value === 'function' || typeof value === 'bigint' ? String(value) : value))}`);
       if (handle.outcome === undefined) throw new Error(`the job is ${handle.state} after close()`);
     }),
-    { numRuns: 150, endOnFailure: true, includeErrorInReport: true },
+    { numRuns: 150, endOnFailure: true, includeErrorInReport: true, ...ciSeed },
   );
   t.log(`150 option sets: ${tally.accepted} accepted (and closed), ${tally.refused} refused`);
   t.true(tally.accepted > 0 && tally.refused > 0);
@@ -294,7 +295,7 @@ test.serial('fast-check: submit options are accepted or refused with a TypeError
       await unlessHung(settled(handle), `a job with options ${JSON.stringify(options)}`);
       tally[handle.state as 'fulfilled' | 'rejected' | 'cancelled']++;
     }),
-    { numRuns: 300, endOnFailure: true, includeErrorInReport: true },
+    { numRuns: 300, endOnFailure: true, includeErrorInReport: true, ...ciSeed },
   );
   t.log(`300 option sets: ${JSON.stringify(tally)}`);
   t.true(tally.refused > 0 && tally.fulfilled > 0);

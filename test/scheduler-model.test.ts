@@ -9,6 +9,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { Pool, type JobHandle, type JobState } from '../src/index.js';
 import { deferred } from './helpers.js';
+import { ciSeed } from './helpers.js';
 
 type Command =
   | { kind: 'submit'; priority: number; hold: boolean }
@@ -171,7 +172,7 @@ test('the scheduler agrees with the reference model on every random program', as
       // Every handle settled exactly once.
       return handles.every((handle) => settlements.get(handle.input as number) === 1);
     }),
-    { numRuns: 150 },
+    { numRuns: 150, ...ciSeed },
   );
   t.pass('fast-check found no program on which the two disagree');
 });
