@@ -40,7 +40,7 @@ export class TimeoutError extends Error {
 
 /** The pool was closed: it takes no more jobs, and held jobs are cancelled with this as the reason. */
 export class PoolClosedError extends Error {
-  constructor(message = 'the pool is closed') {
+  constructor(message: string = messages.poolClosed()) {
     super(message);
   }
   override get name(): 'PoolClosedError' {
