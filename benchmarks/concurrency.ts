@@ -8,7 +8,7 @@ import { lineChart } from './lib/chart.js';
 import type { Contender } from './lib/contenders.js';
 import { formatNumber, formatRatio, type Table } from './lib/format.js';
 import { lazypool } from './lib/lazypool-contender.js';
-import { median, ratio } from './lib/stats.js';
+import { medianOf, ratio } from './lib/stats.js';
 import { cpuWorkload, jobsPerSecond, tinyWorkload, type Workload } from './lib/workloads.js';
 
 interface Entry {
@@ -69,7 +69,7 @@ export const concurrency: Benchmark = {
     });
 
     const figure = (label: string, workload: Workload) =>
-      median(samples.filter((s) => s.contender === label && s.case === workload.label).map((s) => s.value));
+      medianOf(samples, label, workload.label);
     const medians = entries.flatMap((entry) =>
       workloads.map(([workload]) => ({
         contender: entry.label,

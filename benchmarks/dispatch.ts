@@ -4,7 +4,7 @@ import { alternate, destroyPool, openOrSkip, type Benchmark, type Sample, type T
 import { contender } from './lib/catalog.js';
 import { barChart } from './lib/chart.js';
 import { formatBytes, formatNumber, formatRatio, type Table } from './lib/format.js';
-import { median, ratio } from './lib/stats.js';
+import { medianOf, ratio } from './lib/stats.js';
 import { jobsPerSecond, tinyWorkload } from './lib/workloads.js';
 import { measureWaitingMemory } from './memory.js';
 
@@ -40,7 +40,7 @@ export const dispatch: Benchmark = {
     samples.push(...memorySamples.map((sample) => ({ ...sample, case: 'heap bytes per waiting job' })));
 
     const figure = (label: string, caseName: string) =>
-      median(samples.filter((s) => s.contender === label && s.case === caseName).map((s) => s.value));
+      medianOf(samples, label, caseName);
     const medians = entries.map((entry) => ({
       contender: entry.label,
       jobsPerSecond: figure(entry.label, 'tiny jobs/s'),

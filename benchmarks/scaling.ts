@@ -9,7 +9,7 @@ import { lineChart } from './lib/chart.js';
 import type { Contender, PoolUnderTest } from './lib/contenders.js';
 import { formatNumber, formatRatio, type Table } from './lib/format.js';
 import { lazypool } from './lib/lazypool-contender.js';
-import { median, ratio } from './lib/stats.js';
+import { medianOf, ratio } from './lib/stats.js';
 import { cpuWorkload, jobsPerSecond, type Workload } from './lib/workloads.js';
 
 const thumbnailWidth = 160;
@@ -90,7 +90,7 @@ export const scaling: Benchmark = {
     });
 
     const figure = (label: string, workload: Workload, threads: number) =>
-      median(samples.filter((s) => s.contender === label && s.case === `${workload.label}, ${threads} threads`).map((s) => s.value));
+      medianOf(samples, label, `${workload.label}, ${threads} threads`);
     const medians = entries.flatMap((entry) =>
       workloads.flatMap(([workload]) =>
         threadCounts.map((threads) => ({

@@ -8,7 +8,7 @@ import { barChart } from './lib/chart.js';
 import type { Contender } from './lib/contenders.js';
 import { formatNumber, formatRatio, type Table } from './lib/format.js';
 import { lazypool } from './lib/lazypool-contender.js';
-import { median, ratio } from './lib/stats.js';
+import { medianOf, ratio } from './lib/stats.js';
 import { cpuWorkload, jobsPerSecond, tinyWorkload, type Workload } from './lib/workloads.js';
 
 /** Tiny jobs per message for the batching rows: enough to amortise a message, few enough to balance. */
@@ -61,16 +61,16 @@ export const throughput: Benchmark = {
       }
     });
 
-    const medianOf = (label: string, workload: Workload) =>
-      median(samples.filter((sample) => sample.contender === label && sample.case === workload.label).map((s) => s.value));
+    const figure = (label: string, workload: Workload) =>
+      medianOf(samples, label, workload.label);
     const medians = entries.flatMap((entry) =>
       [tinyWorkload, cpuWorkload]
         .filter((workload) => entry.perMessage === 1 || workload === tinyWorkload)
         .map((workload) => ({
           contender: entry.label,
           case: workload.label,
-          jobsPerSecond: medianOf(entry.label, workload),
-          vsPiscina: ratio(medianOf(entry.label, workload), medianOf('piscina', workload)),
+          jobsPerSecond: figure(entry.label, workload),
+          vsPiscina: ratio(figure(entry.label, workload), figure('piscina', workload)),
         })),
     );
 
@@ -78,36 +78,36 @@ export const throughput: Benchmark = {
       title: `Jobs per second, median of ${rounds} rounds (${formatNumber(tinyJobs)} tiny jobs, ${formatNumber(cpuJobs)} CPU jobs, ${context.threads} threads)`,
       columns: ['contender', 'tiny jobs/s', 'vs piscina', 'CPU jobs/s', 'vs piscina'],
       rows: entries.map((entry) => {
-        const tiny = medianOf(entry.label, tinyWorkload);
-        const cpu = entry.perMessage === 1 ? medianOf(entry.label, cpuWorkload) : Number.NaN;
+        const tiny = figure(entry.label, tinyWorkload);
+        const cpu = entry.perMessage === 1 ? figure(entry.label, cpuWorkload) : Number.NaN;
         return [
           entry.label,
           formatNumber(tiny),
-          formatRatio(ratio(tiny, medianOf('piscina', tinyWorkload))),
+          formatRatio(ratio(tiny, figure('piscina', tinyWorkload))),
           formatNumber(cpu),
-          formatRatio(ratio(cpu, medianOf('piscina', cpuWorkload))),
+          formatRatio(ratio(cpu, figure('piscina', cpuWorkload))),
         ];
       }),
     };
 
-    const lazyTiny = medianOf('lazypool', tinyWorkload);
-    const lazyCpu = medianOf('lazypool', cpuWorkload);
+    const lazyTiny = figure('lazypool', tinyWorkload);
+    const lazyCpu = figure('lazypool', cpuWorkload);
     const targets: Target[] = [
       {
         target: 'tiny-job throughput >= 1.2x raw Piscina',
-        measured: `${formatNumber(lazyTiny)} vs ${formatNumber(medianOf('piscina', tinyWorkload))} jobs/s = ${formatRatio(ratio(lazyTiny, medianOf('piscina', tinyWorkload)))}`,
-        met: ratio(lazyTiny, medianOf('piscina', tinyWorkload)) >= 1.2,
+        measured: `${formatNumber(lazyTiny)} vs ${formatNumber(figure('piscina', tinyWorkload))} jobs/s = ${formatRatio(ratio(lazyTiny, figure('piscina', tinyWorkload)))}`,
+        met: ratio(lazyTiny, figure('piscina', tinyWorkload)) >= 1.2,
       },
       {
         target: 'CPU-job throughput >= 1.0x raw Piscina',
-        measured: `${formatNumber(lazyCpu)} vs ${formatNumber(medianOf('piscina', cpuWorkload))} jobs/s = ${formatRatio(ratio(lazyCpu, medianOf('piscina', cpuWorkload)))}`,
-        met: ratio(lazyCpu, medianOf('piscina', cpuWorkload)) >= 1.0,
+        measured: `${formatNumber(lazyCpu)} vs ${formatNumber(figure('piscina', cpuWorkload))} jobs/s = ${formatRatio(ratio(lazyCpu, figure('piscina', cpuWorkload)))}`,
+        met: ratio(lazyCpu, figure('piscina', cpuWorkload)) >= 1.0,
       },
     ];
     notes.push(
-      `lazypool reaches ${formatRatio(ratio(lazyTiny, medianOf('poolifier', tinyWorkload)))} of poolifier's tiny-job rate; ` +
-        `${perMessage} tiny jobs per message would take lazypool to ${formatNumber(medianOf(`lazypool, ${perMessage} per message`, tinyWorkload))} jobs/s ` +
-        `(${formatRatio(ratio(medianOf(`lazypool, ${perMessage} per message`, tinyWorkload), lazyTiny))}).`,
+      `lazypool reaches ${formatRatio(ratio(lazyTiny, figure('poolifier', tinyWorkload)))} of poolifier's tiny-job rate; ` +
+        `${perMessage} tiny jobs per message would take lazypool to ${formatNumber(figure(`lazypool, ${perMessage} per message`, tinyWorkload))} jobs/s ` +
+        `(${formatRatio(ratio(figure(`lazypool, ${perMessage} per message`, tinyWorkload), lazyTiny))}).`,
     );
 
     return {

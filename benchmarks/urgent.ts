@@ -9,7 +9,7 @@ import { lineChart } from './lib/chart.js';
 import type { Contender, PoolUnderTest } from './lib/contenders.js';
 import { formatMs, formatNumber, formatRatio, type Table } from './lib/format.js';
 import { lazypool } from './lib/lazypool-contender.js';
-import { median, ratio } from './lib/stats.js';
+import { medianOf, ratio } from './lib/stats.js';
 
 /** The backlog's jobs and the urgent job alike: one millisecond of CPU each. */
 const busyJob = { ms: 1 };
@@ -127,7 +127,7 @@ export const urgent: Benchmark = {
     }
 
     const figure = (name: string, backlog: number) =>
-      median(samples.filter((s) => s.contender === name && s.case === String(backlog)).map((s) => s.value));
+      medianOf(samples, name, String(backlog));
     const medians = names.flatMap((name) =>
       backlogs.map((backlog) => ({
         contender: name,

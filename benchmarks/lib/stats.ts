@@ -9,6 +9,15 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** The median value of the samples of one contender in one case; NaN when there are none. */
+export function medianOf(
+  samples: readonly { readonly contender: string; readonly case: string; readonly value: number }[],
+  contender: string,
+  caseName: string,
+): number {
+  return median(samples.filter((sample) => sample.contender === contender && sample.case === caseName).map((sample) => sample.value));
+}
+
 /** The `q` quantile (0..1) of `values`, by nearest rank; NaN when empty. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN;
