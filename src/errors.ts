@@ -73,6 +73,7 @@ export const messages = {
   workerExited: (id: number, cause: string) => `the worker exited while running job ${id}: ${cause}`,
   poolClosed: () => 'the pool is closed',
   resultNotCloneable: (detail: string) => `the job's result could not be cloned: ${detail}`,
+  thrownNotCloneable: (type: string) => `the job threw a value that is not an Error and cannot be cloned (a ${type})`,
   notCloneable: (id: number, detail: string) => `job ${id}: its input or result could not be cloned: ${detail}`,
   noHandler: (name: string, filename: string) =>
     `the worker module ${filename} has no export named '${name}' that is a function`,

@@ -106,9 +106,9 @@ export class ThreadExecutor implements Executor {
     // slow placement path (measured: about a tenth of the throughput on tiny jobs). #forceStop
     // ends the job's thread itself, as Piscina's abort would.
     return this.#piscina.run(envelope, transferList === undefined ? undefined : { transferList }).then(
-      (value) => this.#finished(record, value),
+      (value) => this.#finished(record, false, value),
       (error: unknown) => {
-        if (isTransported(error)) return this.#finished(record, undefined, revive(error));
+        if (isTransported(error)) return this.#finished(record, true, revive(error));
         this.#release(record);
         if (record.stopping) throw error;
         throw this.#explain(record, error);
@@ -134,11 +134,11 @@ export class ThreadExecutor implements Executor {
   }
 
   /** Settles once the job's progress has all arrived (if it reported any). */
-  #finished(record: ThreadJob, value: unknown, error?: Error): unknown {
+  #finished(record: ThreadJob, failed: boolean, value: unknown): unknown {
     const reported = Atomics.load(record.flags, record.word + 1) !== 0;
     if (!reported || record.flushed || record.stopping) {
       this.#release(record);
-      if (error !== undefined) throw error;
+      if (failed) throw value;
       return value;
     }
     // The progress ports are unref'd, and Piscina unrefs an idle thread: while a job waits for its
@@ -149,7 +149,7 @@ export class ThreadExecutor implements Executor {
         record.whenFlushed = undefined;
         if (--this.#flushing === 0) clearInterval(this.#keepAlive);
         this.#release(record);
-        if (error !== undefined) reject(error);
+        if (failed) reject(value);
         else resolve(value);
       };
     });
@@ -275,7 +275,8 @@ function isTransported(error: unknown): error is TransportedError {
   return typeof error === 'object' && error !== null && (error as TransportedError).lazypoolError === true;
 }
 
-function revive(transported: TransportedError): Error {
+function revive(transported: TransportedError): unknown {
+  if ('thrown' in transported) return transported.thrown;
   const error = new Error(transported.message);
   Object.defineProperty(error, 'name', { value: transported.name, configurable: true, writable: true, enumerable: false });
   if (transported.stack !== undefined) error.stack = transported.stack;

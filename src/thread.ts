@@ -22,13 +22,21 @@ export interface Envelope {
   flags: Int32Array;
 }
 
-/** A user error on its way back to the main thread. */
-export interface TransportedError {
+/** A user error (or any thrown value) on its way back to the main thread. */
+export type TransportedError = TransportedErrorObject | TransportedValue;
+
+interface TransportedErrorObject {
   lazypoolError: true;
   name: string;
   message: string;
   stack: string | undefined;
   properties: Record<string, unknown> | undefined;
+}
+
+/** Something thrown that is not an Error: given back as it was (a clone of it). */
+interface TransportedValue {
+  lazypoolError: true;
+  thrown: unknown;
 }
 
 type Handler = (input: unknown) => unknown;
@@ -205,8 +213,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-function transportable(error: unknown): TransportedError | unknown {
-  if (!(error instanceof Error)) return error;
+function transportable(error: unknown): TransportedError {
+  if (!(error instanceof Error)) {
+    // Thrown as it is, Piscina would reject with it and it would read as the thread's death.
+    try {
+      return { lazypoolError: true, thrown: structuredClone(error) };
+    } catch {
+      return transportable(new TypeError(messages.thrownNotCloneable(typeof error)));
+    }
+  }
   let properties: Record<string, unknown> | undefined;
   const own = Object.keys(error);
   if (own.length > 0) {

@@ -131,6 +131,24 @@ test('an error thrown in the worker keeps its name, message and own properties',
   await pool.close();
 });
 
+test('a thrown value that is not an Error rejects the handle with that value, not with talk of a worker exit', async (t) => {
+  const pool = jobsPool({ maxThreads: 1 });
+  for (const value of ['plain string', { code: 7, detail: ['a'] }, 42, undefined]) {
+    for (const name of ['throwInput', 'throwInputLater']) {
+      const handle = pool.submit(value, { name });
+      const reason = await handle.then(
+        () => t.fail(`${name} fulfilled`),
+        (error: unknown) => error,
+      );
+      t.deepEqual(reason, value, `${name}(${JSON.stringify(value)})`);
+      t.is(handle.state, 'rejected');
+    }
+  }
+  t.is(await pool.submit(5, { name: 'double' }), 10, 'the same thread goes on');
+  t.is(pool.stats.threads, 1);
+  await pool.close();
+});
+
 test('a worker that exits rejects its job with an error saying so; the pool goes on', async (t) => {
   const pool = jobsPool({ maxThreads: 1 });
   const error = await t.throwsAsync(pool.submit(3, { name: 'exit' }));
