@@ -15,6 +15,8 @@ export interface ExecutorJob {
   /** The built payload (a function input has been called already). */
   readonly input: unknown;
   readonly transferList: readonly TransferListItem[] | undefined;
+  /** Handed over by `promote()`: it goes ahead of anything the executor still holds. */
+  readonly promoted: boolean;
   /** Where the executor keeps this job while it runs; the executor's to set and read. */
   slot: number;
   /** Delivers one progress value to the handle's callbacks. */
@@ -24,6 +26,8 @@ export interface ExecutorJob {
 export interface Executor {
   /** How many threads run jobs now (0 for the in-process executor). */
   readonly threads: number;
+  /** The pool's concurrency when the user gave none (the in-process pool requires one: 1). */
+  readonly defaultConcurrency: number;
   /**
    * Runs `job`. The promise settles once the job has really stopped — with its result, its error,
    * or, after `stop`, whatever it ended with — and after every progress value it sent was delivered.

@@ -23,8 +23,30 @@ export interface ProgressReceiver {
 /** The message a thread posts on its parentPort to hand the main thread its progress channel. */
 export const progressChannelKey = 'lazypool:progress-channel';
 
-/** Words per job in the shared flags: [cancelled, reported progress, id of the thread running it]. */
-export const flagWords = 3;
+/**
+ * Words per job in the shared flags: [cancelled, reported progress, id of the thread running it,
+ * microseconds it ran + 1 (0: not measured), its outcome in a batch (see `Outcome`), byte length
+ * of its stored result].
+ */
+export const flagWords = 6;
+
+/** Offsets of a job's words from `flagWord(slot)`. */
+export const Word = { cancelled: 0, reported: 1, thread: 2, micros: 3, outcome: 4, length: 5 } as const;
+
+/** What became of a job sent in a batch; see thread.ts. */
+export const Outcome = {
+  /** Not reached: the batch ended before it (it never started). */
+  none: 0,
+  /** Its result is serialised in the shared result store. */
+  stored: 1,
+  /** Its result (or error) is the reply to the batch's Piscina task. */
+  reply: 2,
+  /** As `reply`, and the result could not be stored: its export is not worth batching. */
+  replyUnstorable: 3,
+} as const;
+
+/** Bytes of shared result store per job slot: a batched result larger than this ends its batch. */
+export const storedResultBytes = 256;
 
 /** Jobs per shared flags block; the main thread adds blocks when promotions need more. */
 export const slotsPerBlock = 1024;
@@ -84,7 +106,7 @@ export class JobContext {
     if (typeof value === 'object' && value !== null) structuredClone(value);
     if (!this.#reported) {
       this.#reported = true;
-      Atomics.store(this.#flags, this.#word + 1, 1);
+      Atomics.store(this.#flags, this.#word + Word.reported, 1);
     }
     void progressChannel().progress(this.#slot, this.id, value).catch(ignore);
   }

@@ -79,17 +79,19 @@ class RunningJob implements ExecutorJob {
   readonly id: number;
   readonly name: string | undefined;
   readonly transferList: readonly TransferListItem[] | undefined;
+  readonly promoted: boolean;
   input: unknown = undefined;
   slot = -1;
   /** True once the executor has it (a function input may still be building its payload). */
   executing = false;
   timer: Timer | undefined = undefined;
 
-  constructor(handle: JobHandle, options: SubmitOptions) {
+  constructor(handle: JobHandle, options: SubmitOptions, promoted: boolean) {
     this.handle = handle;
     this.id = handle.id;
     this.name = options.name;
     this.transferList = options.transferList;
+    this.promoted = promoted;
   }
 
   progress(value: unknown): void {
@@ -116,7 +118,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   readonly #Handle: HandleClass;
   readonly #queue = new JobQueue<JobHandle>();
   readonly #held = new Set<JobHandle>();
-  #concurrency: number;
+  /** Set by the user; `undefined`: the executor's default, which follows how long jobs run. */
+  #concurrency: number | undefined;
   /** Slots taken: jobs in the executor that have not really stopped (cancelled ones included). */
   #busy = 0;
   /** Handles in state `running`. */
@@ -148,7 +151,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     },
     promote: (handle) => {
       if (!this.#held.delete(handle)) this.#queue.remove(handle);
-      this.#launch(handle);
+      this.#launch(handle, true);
     },
     cancel: (handle, reason) => this.#cancel(handle, 'cancelled', reason),
     reprioritise: (handle) => this.#queue.update(handle),
@@ -162,9 +165,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       this.#executor = new InProcessExecutor(checked.run, checked.abortGrace ?? defaults.abortGrace);
       this.#concurrency = checked.concurrency!;
     } else {
-      const threads = new ThreadExecutor(checked);
-      this.#executor = threads;
-      this.#concurrency = checked.concurrency ?? 2 * Math.ceil(threads.maxThreads);
+      this.#executor = new ThreadExecutor(checked);
+      this.#concurrency = checked.concurrency;
     }
   }
 
@@ -219,7 +221,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
 
   #canDispatch(): boolean {
     // A closing pool runs its queue even at concurrency 0: close() must be able to finish.
-    return this.#busy < (this.#closed ? Math.max(1, this.#concurrency) : this.#concurrency) && !this.#paused;
+    const limit = this.concurrency;
+    return this.#busy < (this.#closed ? Math.max(1, limit) : limit) && !this.#paused;
   }
 
   #dispatch(): void {
@@ -235,12 +238,12 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   }
 
   /** Hands a job to the executor now: its input function, if any, is called here. */
-  #launch(handle: JobHandle): void {
+  #launch(handle: JobHandle, promoted = false): void {
     this.#busy++;
     this.#running++;
     this.#idle = false;
     const options = handle.options as SubmitOptions;
-    const job = new RunningJob(handle, options);
+    const job = new RunningJob(handle, options, promoted);
     setRunningJob(handle, job);
     markRunning(handle);
     this.emit('start', handle);
@@ -356,9 +359,13 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     this.emit('idle');
   }
 
-  /** How many jobs may be handed to the workers at once. Raising it dispatches at once. */
+  /**
+   * How many jobs may be handed to the workers at once. Raising it dispatches at once. Unless set,
+   * it is twice the threads (`maxThreads`), and eight times while the jobs being run take under
+   * 100 µs each (then several go to a thread in one message; see the README).
+   */
   get concurrency(): number {
-    return this.#concurrency;
+    return this.#concurrency ?? this.#executor.defaultConcurrency;
   }
 
   set concurrency(value: number) {
@@ -375,7 +382,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       fulfilled: this.#fulfilled,
       rejected: this.#rejected,
       cancelled: this.#cancelled,
-      concurrency: this.#concurrency,
+      concurrency: this.concurrency,
       threads: this.#executor.threads,
     };
   }
@@ -407,7 +414,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     if (ordered !== undefined && typeof ordered !== 'boolean') throw new TypeError(`ordered must be a boolean, got ${typeof ordered}`);
     return mapJobs<T>(
       (item) => this.submit<T>(item, submitOptions),
-      () => Math.max(1, this.#concurrency),
+      () => Math.max(1, this.concurrency),
       iteratorOf(items),
       ordered ?? true,
     );

@@ -2,38 +2,82 @@
  * The executor that runs jobs on Piscina's worker threads: the only file that touches Piscina.
  * Piscina never holds more than the jobs the pool dispatched (at most `concurrency` plus
  * promotions), so its own queue stays short and its linear aborts stay cheap.
+ *
+ * Piscina holds at most one task per thread (and promoted jobs): a job handed over while every
+ * thread has a task waits in a small outbox, `running` all along as it would be in Piscina's queue,
+ * and goes out in the same turn as the task that frees a thread comes back. Promoted jobs skip it.
+ *
+ * Brief jobs are sent several to a task. A Piscina task costs a message each way and a wake-up of
+ * both threads, tens of µs, which is most of the cost of a job that runs for a few µs. So jobs of
+ * an export measured to run under `batchBelowMicros` leave the outbox together, a fair share of the
+ * jobs out per thread. A batch ends early once it has run `batchBudget` ms, so a result waits
+ * little for the jobs after it. The result of each job but a batch's last is written to shared
+ * memory as it finishes: a thread that dies in a later job of the batch loses nothing but that
+ * job, and its jobs that had not started are sent again.
  */
 import type { TransferListItem } from 'node:worker_threads';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deserialize } from 'node:v8';
 import { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
 import { messages } from './errors.js';
 import type { Executor, ExecutorJob } from './executor.js';
-import { flagWord, flagWords, progressChannelKey, slotsPerBlock, type ProgressReceiver } from './job-context.js';
+import {
+  flagWord,
+  flagWords,
+  Outcome,
+  progressChannelKey,
+  slotsPerBlock,
+  storedResultBytes,
+  Word,
+  type ProgressReceiver,
+} from './job-context.js';
 import { defaults, type PoolOptions } from './options.js';
-import type { Envelope, TransportedError } from './thread.js';
+import type { BatchEnvelope, Envelope, TransportedError } from './thread.js';
 import { Timer } from './timer.js';
 
 // thread.ts under tsx, thread.js once built: the entry sits next to this file, with its extension.
 const threadEntry = fileURLToPath(new URL(`./thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
+/** Jobs of an export that mostly run under this (µs), five of its last eight, are batched. */
+const batchBelowMicros = 100;
+/** ms after which a batch stops at the next job boundary. */
+const batchBudget = 1;
+/**
+ * The default concurrency per thread: two, so that a thread finishing a job finds the next one
+ * at hand; eight while jobs are brief (under `batchBelowMicros`), so that batches are worth sending,
+ * while a job queued behind them still starts within about a millisecond of work.
+ */
+const defaultPerThread = 2;
+const briefPerThread = 8;
 
 /** One dispatched job, from the executor's side. */
 class ThreadJob {
   readonly job: ExecutorJob;
   readonly flags: Int32Array;
   readonly word: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
   stopping = false;
+  /** In the outbox: handed over by the pool, not yet posted to Piscina. */
+  waiting = false;
   graceTimer: Timer | undefined = undefined;
   /** Set while a finished job waits for its progress channel to catch up. */
   whenFlushed: (() => void) | undefined = undefined;
   flushed = false;
 
-  constructor(job: ExecutorJob, flags: Int32Array, word: number) {
+  constructor(job: ExecutorJob, flags: Int32Array, word: number, resolve: (value: unknown) => void, reject: (error: unknown) => void) {
     this.job = job;
     this.flags = flags;
     this.word = word;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  load(offset: number): number {
+    return Atomics.load(this.flags, this.word + offset);
   }
 }
 
@@ -42,10 +86,30 @@ export class ThreadExecutor implements Executor {
   readonly #filename: string;
   readonly #name: string;
   readonly #abortGrace: number;
+  /** Piscina tasks that may run at once: one per thread unless concurrentTasksPerWorker says more. */
+  readonly #capacity: number;
   readonly #blocks: Int32Array[] = [];
+  readonly #stores: Uint8Array[] = [];
   readonly #jobs: (ThreadJob | undefined)[] = [];
   readonly #freeSlots: number[] = [];
   readonly #channels = new Set<MessagePort>();
+  /** Batchable jobs waiting for a thread to be free, in the order the pool handed them over. */
+  #outbox: ThreadJob[] = [];
+  /** Piscina tasks posted and not yet answered. */
+  #tasks = 0;
+  /** Jobs handed over and not yet stopped. */
+  #live = 0;
+  /** Flushes of the outbox queued as microtasks; jobs handed over meanwhile join it. */
+  #flushes = 0;
+  /**
+   * For each export, which of its last eight jobs ran under `batchBelowMicros` (a bit each, the
+   * newest lowest). A majority decides, so that a brief job the OS preempted once does not count.
+   */
+  readonly #recent = new Map<string, number>();
+  /** Exports whose results could not be kept in shared memory: never batched again. */
+  readonly #unbatchable = new Set<string>();
+  /** The last job that finished belongs to an export worth batching. */
+  #brief = false;
   /** Jobs that finished and wait for their last progress values; see #finished. */
   #flushing = 0;
   #keepAlive: NodeJS.Timeout | undefined;
@@ -66,6 +130,7 @@ export class ThreadExecutor implements Executor {
       ...piscinaOptions,
       filename: threadEntry,
     });
+    this.#capacity = Math.max(1, this.#piscina.maxThreads * (piscinaOptions.concurrentTasksPerWorker ?? 1));
     this.#piscina.on('message', (message: unknown) => this.#onThreadMessage(message));
     // A reply for a task Piscina already aborted arrives as an 'error' event; the job it belongs
     // to has settled, so it is only worth a warning, never a crash.
@@ -78,50 +143,40 @@ export class ThreadExecutor implements Executor {
     return this.#piscina.threads.length;
   }
 
-  /** Piscina's resolved thread limit, for the default concurrency. */
-  get maxThreads(): number {
-    return this.#piscina.maxThreads;
+  get defaultConcurrency(): number {
+    return (this.#brief ? briefPerThread : defaultPerThread) * Math.ceil(this.#piscina.maxThreads);
   }
 
   run(job: ExecutorJob): Promise<unknown> {
-    const slot = this.#acquireSlot();
-    job.slot = slot;
-    const flags = this.#blocks[Math.floor(slot / slotsPerBlock)];
-    const word = flagWord(slot);
-    Atomics.store(flags, word, 0);
-    Atomics.store(flags, word + 1, 0);
-    Atomics.store(flags, word + 2, 0);
-    const record = new ThreadJob(job, flags, word);
-    this.#jobs[slot] = record;
-
-    let input = job.input;
-    let transferList = job.transferList as TransferListItem[] | undefined;
-    // Piscina unwraps move() only at the top of a task; here the task is the envelope.
-    if (isMovable(input)) {
-      transferList = [...(transferList ?? []), input[transferableSymbol] as TransferListItem];
-      input = input[valueSymbol];
-    }
-    const envelope: Envelope = { filename: this.#filename, name: job.name ?? this.#name, input, id: job.id, slot, flags };
-    // No `signal` for Piscina: a task that carries one makes every later run() take Piscina's
-    // slow placement path (measured: about a tenth of the throughput on tiny jobs). #forceStop
-    // ends the job's thread itself, as Piscina's abort would.
-    return this.#piscina.run(envelope, transferList === undefined ? undefined : { transferList }).then(
-      (value) => this.#finished(record, false, value),
-      (error: unknown) => {
-        if (isTransported(error)) return this.#finished(record, true, revive(error));
-        this.#release(record);
-        if (record.stopping) throw error;
-        throw this.#explain(record, error);
-      },
-    );
+    return new Promise((resolve, reject) => {
+      const record = this.#admit(job, resolve, reject);
+      // A thread is free and nothing is being gathered: straight to Piscina (before submit()
+      // returns, when it dispatched the job). Promoted jobs go at once in any case: Piscina's queue
+      // holds nothing the outbox holds back, so they are next for the first free thread.
+      if (job.promoted || (this.#flushes === 0 && this.#outbox.length === 0 && this.#tasks < this.#capacity)) {
+        this.#post([record]);
+        return;
+      }
+      record.waiting = true;
+      this.#outbox.push(record);
+      if (this.#flushes === 0 && this.#tasks < this.#capacity) this.#queueFlush();
+    });
   }
 
   stop(job: ExecutorJob): void {
     const record = this.#jobs[job.slot];
     if (record === undefined || record.job !== job || record.stopping) return;
     record.stopping = true;
-    Atomics.store(record.flags, record.word, 1);
-    Atomics.notify(record.flags, record.word);
+    if (record.waiting) {
+      // Never posted: it stops here and now.
+      this.#outbox.splice(this.#outbox.indexOf(record), 1);
+      record.waiting = false;
+      this.#release(record);
+      record.resolve(undefined);
+      return;
+    }
+    Atomics.store(record.flags, record.word + Word.cancelled, 1);
+    Atomics.notify(record.flags, record.word + Word.cancelled);
     record.graceTimer = new Timer(() => this.#forceStop(record), this.#abortGrace);
     // Its handle has settled: progress it still owes is of no use to anyone.
     record.whenFlushed?.();
@@ -133,9 +188,199 @@ export class ThreadExecutor implements Executor {
     this.#channels.clear();
   }
 
+  #admit(job: ExecutorJob, resolve: (value: unknown) => void, reject: (error: unknown) => void): ThreadJob {
+    const slot = this.#acquireSlot();
+    job.slot = slot;
+    const flags = this.#blocks[Math.floor(slot / slotsPerBlock)]!;
+    const word = flagWord(slot);
+    flags.fill(0, word, word + flagWords);
+    const record = new ThreadJob(job, flags, word, resolve, reject);
+    this.#jobs[slot] = record;
+    this.#live++;
+    return record;
+  }
+
+  /** Worth batching: an export measured to run briefly, whose input is copied (not moved). */
+  #batchable(record: ThreadJob): boolean {
+    const job = record.job;
+    if (job.transferList !== undefined || isMovable(job.input)) return false;
+    const name = job.name ?? this.#name;
+    return isBrief(this.#recent.get(name) ?? 0) && !this.#unbatchable.has(name);
+  }
+
+  #queueFlush(): void {
+    this.#flushes++;
+    queueMicrotask(this.#flush);
+  }
+
+  /**
+   * Posts what the outbox holds while threads are free, a fair share of the jobs out per task.
+   * Queued after the jobs of a returned task were settled, so the jobs the pool dispatches in
+   * their place (in that same turn) join the outbox first; only the last of several queued
+   * flushes posts.
+   */
+  readonly #flush = (): void => {
+    if (--this.#flushes > 0) return;
+    const outbox = this.#outbox;
+    while (outbox.length > 0 && this.#tasks < this.#capacity) {
+      const share = Math.ceil(this.#live / this.#capacity);
+      const first = outbox[0]!;
+      let count = 1;
+      if (this.#batchable(first)) {
+        const name = first.job.name;
+        const block = Math.floor(first.job.slot / slotsPerBlock);
+        while (
+          count < share &&
+          count < outbox.length &&
+          outbox[count]!.job.name === name &&
+          Math.floor(outbox[count]!.job.slot / slotsPerBlock) === block
+        ) {
+          count++;
+        }
+      }
+      this.#post(outbox.splice(0, count));
+    }
+  };
+
+  #post(records: ThreadJob[]): void {
+    this.#tasks++;
+    let task: Promise<unknown>;
+    try {
+      task = records.length === 1 ? this.#postOne(records[0]!) : this.#postBatch(records);
+    } catch (error) {
+      task = Promise.reject(error);
+    }
+    task.then(
+      (value) => this.#answered(records, false, value),
+      (error: unknown) => this.#answered(records, true, error),
+    );
+  }
+
+  #postOne(record: ThreadJob): Promise<unknown> {
+    record.waiting = false;
+    const job = record.job;
+    let input = job.input;
+    let transferList = job.transferList as TransferListItem[] | undefined;
+    // Piscina unwraps move() only at the top of a task; here the task is the envelope.
+    if (isMovable(input)) {
+      transferList = [...(transferList ?? []), input[transferableSymbol] as TransferListItem];
+      input = input[valueSymbol];
+    }
+    const envelope: Envelope = { filename: this.#filename, name: job.name ?? this.#name, input, id: job.id, slot: job.slot, flags: record.flags };
+    // No `signal` for Piscina: a task that carries one makes every later run() take Piscina's
+    // slow placement path (measured: about a tenth of the throughput on tiny jobs). #forceStop
+    // ends the job's thread itself, as Piscina's abort would.
+    return this.#piscina.run(envelope, transferList === undefined ? undefined : { transferList });
+  }
+
+  #postBatch(records: ThreadJob[]): Promise<unknown> {
+    const count = records.length;
+    const inputs = new Array<unknown>(count);
+    const ids = new Array<number>(count);
+    const slots = new Array<number>(count);
+    for (let index = 0; index < count; index++) {
+      const record = records[index]!;
+      record.waiting = false;
+      inputs[index] = record.job.input;
+      ids[index] = record.job.id;
+      slots[index] = record.job.slot;
+    }
+    const first = records[0]!;
+    const block = Math.floor(first.job.slot / slotsPerBlock);
+    const store = (this.#stores[block] ??= new Uint8Array(new SharedArrayBuffer(slotsPerBlock * storedResultBytes)));
+    const envelope: BatchEnvelope = {
+      filename: this.#filename,
+      name: first.job.name ?? this.#name,
+      inputs,
+      ids,
+      slots,
+      flags: first.flags,
+      store,
+      budget: batchBudget,
+    };
+    return this.#piscina.run(envelope);
+  }
+
+  /** A Piscina task came back: settle its jobs, send back to the outbox those it never reached. */
+  #answered(records: ThreadJob[], failed: boolean, reply: unknown): void {
+    this.#tasks--;
+    if (records.length === 1) {
+      this.#learn(records[0]!);
+      this.#settle(records[0]!, failed, reply);
+    } else if (failed && !isTransported(reply) && records.every((record) => record.load(Word.thread) === 0)) {
+      // Posting the batch failed before any of it ran (an input that cannot be cloned, a getter
+      // that threw): each job goes again on its own, so only its own input can fail it.
+      for (const record of records) this.#post([record]);
+    } else {
+      const back: ThreadJob[] = [];
+      for (const record of records) {
+        this.#learn(record);
+        const outcome = record.load(Word.outcome);
+        if (outcome === Outcome.stored) {
+          this.#finish(record, false, this.#stored(record));
+        } else if (outcome !== Outcome.none) {
+          if (outcome === Outcome.replyUnstorable) this.#unbatchable.add(record.job.name ?? this.#name);
+          this.#settle(record, failed, reply);
+        } else if (failed && record.load(Word.thread) !== 0) {
+          // It was running when its thread died.
+          this.#settle(record, true, reply);
+        } else if (record.stopping) {
+          this.#finish(record, false, undefined);
+        } else {
+          record.waiting = true;
+          back.push(record);
+        }
+      }
+      if (back.length > 0) this.#outbox = back.concat(this.#outbox);
+    }
+    // Always: the jobs the pool dispatches in place of these (in reactions queued just now) must
+    // find a flush still to come, and wait for it, rather than go out one by one.
+    this.#queueFlush();
+  }
+
+  /** Records whether the job ran briefly, in its export's record of its last eight jobs. */
+  #learn(record: ThreadJob): void {
+    const measured = record.load(Word.micros);
+    if (measured === 0) return;
+    const name = record.job.name ?? this.#name;
+    const recent = (((this.#recent.get(name) ?? 0) << 1) | (measured - 1 < batchBelowMicros ? 1 : 0)) & 0xff;
+    this.#recent.set(name, recent);
+    this.#brief = isBrief(recent) && !this.#unbatchable.has(name);
+  }
+
+  #stored(record: ThreadJob): unknown {
+    const slot = record.job.slot;
+    const offset = (slot % slotsPerBlock) * storedResultBytes;
+    const store = this.#stores[Math.floor(slot / slotsPerBlock)]!;
+    return deserialize(store.subarray(offset, offset + record.load(Word.length)));
+  }
+
+  /** Settles a job with what its Piscina task answered: its result, its error, or its thread's death. */
+  #settle(record: ThreadJob, failed: boolean, reply: unknown): void {
+    if (!failed) {
+      this.#finish(record, false, reply);
+    } else if (isTransported(reply)) {
+      this.#finish(record, true, revive(reply));
+    } else {
+      this.#release(record);
+      record.reject(record.stopping ? reply : this.#explain(record, reply));
+    }
+  }
+
+  #finish(record: ThreadJob, failed: boolean, value: unknown): void {
+    let result: unknown;
+    try {
+      result = this.#finished(record, failed, value);
+    } catch (error) {
+      record.reject(error);
+      return;
+    }
+    record.resolve(result);
+  }
+
   /** Settles once the job's progress has all arrived (if it reported any). */
   #finished(record: ThreadJob, failed: boolean, value: unknown): unknown {
-    const reported = Atomics.load(record.flags, record.word + 1) !== 0;
+    const reported = record.load(Word.reported) !== 0;
     if (!reported || record.flushed || record.stopping) {
       this.#release(record);
       if (failed) throw value;
@@ -157,14 +402,13 @@ export class ThreadExecutor implements Executor {
 
   /**
    * abortGrace has passed and the job still runs: end its thread. Piscina sees the thread exit,
-   * rejects the job (freeing its slot through run's promise) and starts a replacement for
-   * minThreads. A job still waiting in Piscina has no thread yet: when it gets one it returns at
-   * once, having seen its cancelled flag.
+   * rejects the job's task (freeing its slot) and starts a replacement for minThreads. A job that
+   * has no thread yet returns at once when it gets one, having seen its cancelled flag.
    */
   #forceStop(record: ThreadJob): void {
     record.graceTimer = undefined;
     if (this.#jobs[record.job.slot] !== record) return;
-    const threadId = Atomics.load(record.flags, record.word + 2);
+    const threadId = record.load(Word.thread);
     if (threadId === 0) return;
     for (const thread of this.#piscina.threads) {
       if (thread.threadId === threadId) void thread.terminate();
@@ -177,7 +421,7 @@ export class ThreadExecutor implements Executor {
    * of it threw), and the error is given as it is. A job that had started lost its thread.
    */
   #explain(record: ThreadJob, error: unknown): unknown {
-    const started = Atomics.load(record.flags, record.word + 2) !== 0;
+    const started = record.load(Word.thread) !== 0;
     const code = (error as { code?: unknown } | null)?.code;
     const exited =
       (error instanceof Error && error.message.startsWith('worker exited')) || (typeof code === 'string' && code.startsWith('ERR_WORKER_'));
@@ -203,6 +447,7 @@ export class ThreadExecutor implements Executor {
     if (this.#jobs[slot] !== record) return;
     this.#jobs[slot] = undefined;
     this.#freeSlots.push(slot);
+    this.#live--;
   }
 
   #onThreadMessage(message: unknown): void {
@@ -231,6 +476,13 @@ export class ThreadExecutor implements Executor {
     const record = this.#jobs[slot];
     return record !== undefined && record.job.id === id ? record : undefined;
   }
+}
+
+/** Bits set in each byte. */
+const bitCounts = Uint8Array.from({ length: 256 }, (_, byte) => byte.toString(2).replaceAll('0', '').length);
+
+function isBrief(recent: number): boolean {
+  return bitCounts[recent]! >= 5;
 }
 
 function ignore(): void {}

@@ -6,10 +6,11 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { serialize } from 'node:v8';
 import { threadId } from 'node:worker_threads';
 import { transferableSymbol } from 'piscina';
 import { messages } from './errors.js';
-import { flagWord, JobContext, jobs, runSynchronous } from './job-context.js';
+import { flagWord, JobContext, jobs, Outcome, runSynchronous, slotsPerBlock, storedResultBytes, Word } from './job-context.js';
 
 /** What the main thread posts for each job. */
 export interface Envelope {
@@ -20,6 +21,26 @@ export interface Envelope {
   /** The job's slot in the pool: its words in `flags` and the address of its progress. */
   slot: number;
   flags: Int32Array;
+}
+
+/**
+ * What the main thread posts for several queued jobs of one export at once (see thread-executor.ts).
+ * They run one after another. The result of each but the last is serialised into shared memory
+ * (`store`), so that a thread that dies in a later job cannot take it along; the last one's result
+ * (or error) is the task's reply, so Piscina moves and rejects it exactly as for a lone job.
+ */
+export interface BatchEnvelope {
+  filename: string;
+  name: string;
+  inputs: unknown[];
+  ids: number[];
+  slots: number[];
+  /** One flags block holds the words of every slot in `slots`. */
+  flags: Int32Array;
+  /** The block's result store: `storedResultBytes` per slot. */
+  store: Uint8Array;
+  /** ms: past it, the batch ends after the job that finishes; the rest never started and go back. */
+  budget: number;
 }
 
 /** A user error (or any thrown value) on its way back to the main thread. */
@@ -52,12 +73,16 @@ let lastFilename = '';
 let lastName = '';
 let lastHandler: Handler | undefined;
 
-export default function runJob(envelope: Envelope): unknown {
+export default function runJob(envelope: Envelope | BatchEnvelope): unknown {
+  return 'inputs' in envelope ? runBatch(envelope, 0, performance.now()) : runOne(envelope);
+}
+
+function runOne(envelope: Envelope): unknown {
   // Cancelled while it waited in Piscina for a thread: it never starts its work.
   if (isCancelled(envelope)) return undefined;
   // From here the main thread may end this thread if the job ignores a cancel past abortGrace,
   // even while the user's module is still loading.
-  Atomics.store(envelope.flags, flagWord(envelope.slot) + 2, threadId);
+  Atomics.store(envelope.flags, flagWord(envelope.slot) + Word.thread, threadId);
   const { filename, name } = envelope;
   if (lastHandler !== undefined && filename === lastFilename && name === lastName) return call(lastHandler, envelope);
   const handler = handlers.get(filename + '\0' + name);
@@ -75,10 +100,89 @@ export default function runJob(envelope: Envelope): unknown {
   );
 }
 
+/** Runs the batch's jobs from `first` on; returns (or throws) what the last one it runs ends with. */
+function runBatch(batch: BatchEnvelope, first: number, began: number): unknown {
+  const last = batch.inputs.length - 1;
+  for (let index = first; index <= last; index++) {
+    const slot = batch.slots[index]!;
+    let result: unknown;
+    try {
+      result = runOne({ filename: batch.filename, name: batch.name, input: batch.inputs[index], id: batch.ids[index]!, slot, flags: batch.flags });
+    } catch (error) {
+      markOutcome(batch.flags, slot, Outcome.reply);
+      throw error;
+    }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        (value) => (keep(batch, index, value, began) ? runBatch(batch, index + 1, began) : value),
+        (error: unknown) => {
+          markOutcome(batch.flags, slot, Outcome.reply);
+          throw error;
+        },
+      );
+    }
+    if (!keep(batch, index, result, began)) return result;
+  }
+  return undefined;
+}
+
+/**
+ * Stores the result of the batch's job at `index` and returns true if the batch goes on. Returns
+ * false, with the job marked as the one replied with, for the last job, once the budget is spent,
+ * and for a result that cannot be stored (then the main thread stops batching that export).
+ */
+function keep(batch: BatchEnvelope, index: number, value: unknown, began: number): boolean {
+  const slot = batch.slots[index]!;
+  if (index === batch.inputs.length - 1 || performance.now() - began >= batch.budget) {
+    markOutcome(batch.flags, slot, Outcome.reply);
+    return false;
+  }
+  const bytes = isStorable(value) ? serialize(value) : undefined;
+  if (bytes === undefined || bytes.length > storedResultBytes) {
+    markOutcome(batch.flags, slot, Outcome.replyUnstorable);
+    return false;
+  }
+  batch.store.set(bytes, (slot % slotsPerBlock) * storedResultBytes);
+  Atomics.store(batch.flags, flagWord(slot) + Word.length, bytes.length);
+  markOutcome(batch.flags, slot, Outcome.stored);
+  return true;
+}
+
+function markOutcome(flags: Int32Array, slot: number, outcome: number): void {
+  Atomics.store(flags, flagWord(slot) + Word.outcome, outcome);
+}
+
+/**
+ * Results that v8.serialize gives back exactly as postMessage would: primitives, and plain objects
+ * and arrays of them, nested, up to `storableNodes` objects in all. Binary data is not among them
+ * (v8.deserialize makes a Buffer of what postMessage makes a Uint8Array), nor class instances,
+ * Maps, Dates…; those end the batch and travel as its reply.
+ */
+function isStorable(value: unknown): boolean {
+  const budget = { nodes: storableNodes };
+  return isPlainData(value, budget);
+}
+
+const storableNodes = 16;
+
+function isPlainData(value: unknown, budget: { nodes: number }): boolean {
+  const type = typeof value;
+  if (value === null || (type !== 'object' && type !== 'symbol' && type !== 'function')) return true;
+  if (type !== 'object' || --budget.nodes < 0) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isPlainData(item, budget)) return false;
+    return true;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  for (const key in value) if (!isPlainData((value as Record<string, unknown>)[key], budget)) return false;
+  return true;
+}
+
 const require = createRequire(import.meta.url);
 
 function isCancelled(envelope: Envelope): boolean {
-  return Atomics.load(envelope.flags, flagWord(envelope.slot)) !== 0;
+  return Atomics.load(envelope.flags, flagWord(envelope.slot) + Word.cancelled) !== 0;
 }
 
 async function load(filename: string, name: string): Promise<Handler> {
@@ -127,6 +231,7 @@ function call(handler: Handler, envelope: Envelope): unknown {
   let result: unknown;
   const known = synchronous.has(handler);
   if (!known) jobsUnderStorage++;
+  const began = performance.now();
   try {
     result = known ? runSynchronous(job, handler, envelope.input) : jobs.run(job, handler, envelope.input);
   } catch (error) {
@@ -141,6 +246,7 @@ function call(handler: Handler, envelope: Envelope): unknown {
     }
     return result.then(
       (value) => {
+        recordTime(envelope, began);
         job.end();
         leaveStorage();
         checkCloneable(value);
@@ -153,6 +259,7 @@ function call(handler: Handler, envelope: Envelope): unknown {
       },
     );
   }
+  recordTime(envelope, began);
   if (!known) {
     if (handler.constructor.name !== 'AsyncFunction') synchronous.add(handler);
     leaveStorage();
@@ -160,6 +267,12 @@ function call(handler: Handler, envelope: Envelope): unknown {
   job.end();
   checkCloneable(result);
   return result;
+}
+
+/** How long the handler ran, for the main thread's choice of what to batch (µs + 1; 0 is "not measured"). */
+function recordTime(envelope: Envelope, began: number): void {
+  const micros = Math.min(0x7ffffffe, Math.round((performance.now() - began) * 1000));
+  Atomics.store(envelope.flags, flagWord(envelope.slot) + Word.micros, micros + 1);
 }
 
 /**

@@ -55,11 +55,12 @@ export function lazypool(settings: LazypoolSettings = {}): Contender {
         stream: (job, inputs) => pool.map(inputs, { name: job }),
       };
       // The warm-up holds every thread at once, which needs a slot per thread: below that
-      // (concurrency 1 in the sweep) lend the pool the slots for the warm-up only.
-      const concurrency = pool.concurrency;
-      pool.concurrency = Math.max(concurrency, threads);
+      // (concurrency 1 in the sweep) lend the pool the slots for the warm-up only. A default
+      // concurrency is left alone: once set, it would no longer follow the jobs' length.
+      const given = settings.concurrency?.(threads);
+      if (given !== undefined && given < threads) pool.concurrency = threads;
       await warmUp(underTest, threads);
-      pool.concurrency = concurrency;
+      if (given !== undefined) pool.concurrency = given;
       return underTest;
     },
   };
