@@ -26,8 +26,12 @@ export interface ExecutorJob {
 export interface Executor {
   /** How many threads run jobs now (0 for the in-process executor). */
   readonly threads: number;
-  /** The pool's concurrency when the user gave none (the in-process pool requires one: 1). */
-  readonly defaultConcurrency: number;
+  /**
+   * The pool's concurrency when the user gave none, for a job of export `name` (`undefined`: the
+   * default export; `null`: the export of the job that finished last). The in-process pool is
+   * always given one.
+   */
+  defaultConcurrency(name: string | undefined | null): number;
   /**
    * Runs `job`. The promise settles once the job has really stopped — with its result, its error,
    * or, after `stop`, whatever it ended with — and after every progress value it sent was delivered.

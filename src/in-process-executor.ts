@@ -42,7 +42,9 @@ class Running implements InProcessJob {
 export class InProcessExecutor implements Executor {
   readonly threads = 0;
   /** Never used: an in-process pool is given its concurrency. */
-  readonly defaultConcurrency = 1;
+  defaultConcurrency(): number {
+    return 1;
+  }
   readonly #run: InProcessRun;
   readonly #abortGrace: number;
   readonly #running: (Running | undefined)[] = [];

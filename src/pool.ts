@@ -210,7 +210,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   }
 
   #enqueue(handle: JobHandle): void {
-    if (this.#queue.size === 0 && this.#canDispatch()) {
+    if (this.#queue.size === 0 && this.#canDispatch(handle)) {
       this.#launch(handle);
       return;
     }
@@ -219,9 +219,10 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     this.#idle = false;
   }
 
-  #canDispatch(): boolean {
+  /** A slot is free for `handle`: the limit may depend on its export when the user set none. */
+  #canDispatch(handle: JobHandle): boolean {
+    const limit = this.#concurrency ?? this.#executor.defaultConcurrency((handle.options as SubmitOptions).name);
     // A closing pool runs its queue even at concurrency 0: close() must be able to finish.
-    const limit = this.concurrency;
     return this.#busy < (this.#closed ? Math.max(1, limit) : limit) && !this.#paused;
   }
 
@@ -231,7 +232,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     if (this.#dispatching) return;
     this.#dispatching = true;
     try {
-      while (this.#queue.size > 0 && this.#canDispatch()) this.#launch(this.#queue.pop()!);
+      while (this.#queue.size > 0 && this.#canDispatch(this.#queue.peek()!)) this.#launch(this.#queue.pop()!);
     } finally {
       this.#dispatching = false;
     }
@@ -361,11 +362,15 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
 
   /**
    * How many jobs may be handed to the workers at once. Raising it dispatches at once. Unless set,
-   * it is twice the threads (`maxThreads`), and eight times while the jobs being run take under
-   * 100 µs each (then several go to a thread in one message; see the README).
+   * it is twice the threads (`maxThreads`), and eight times for jobs of an export measured to run
+   * under 100 µs (then several go to a thread in one message; see the README). Read without a value
+   * set, it gives the limit for the job at the head of the queue, or, with none queued, for the
+   * export of the job that finished last.
    */
   get concurrency(): number {
-    return this.#concurrency ?? this.#executor.defaultConcurrency;
+    if (this.#concurrency !== undefined) return this.#concurrency;
+    const head = this.#queue.peek();
+    return this.#executor.defaultConcurrency(head === undefined ? null : (head.options as SubmitOptions).name);
   }
 
   set concurrency(value: number) {

@@ -45,6 +45,9 @@ const threadEntry = fileURLToPath(new URL(`./thread${extname(fileURLToPath(impor
 const batchBelowMicros = 100;
 /** ms after which a batch stops at the next job boundary. */
 const batchBudget = 1;
+/** ms after which the stored results of a batch still out are delivered without it; then every 2x that, up to `harvestAtMost`. */
+const harvestAfter = 2 * batchBudget;
+const harvestAtMost = 64;
 /**
  * The default concurrency per thread: two, so that a thread finishing a job finds the next one
  * at hand; eight while jobs are brief (under `batchBelowMicros`), so that batches are worth sending,
@@ -63,6 +66,10 @@ class ThreadJob {
   stopping = false;
   /** In the outbox: handed over by the pool, not yet posted to Piscina. */
   waiting = false;
+  /** To be posted in a task of its own (its batch could not be posted). */
+  alone = false;
+  /** Settled from its stored result before its batch came back (see #harvest). */
+  harvested = false;
   graceTimer: Timer | undefined = undefined;
   /** Set while a finished job waits for its progress channel to catch up. */
   whenFlushed: (() => void) | undefined = undefined;
@@ -108,8 +115,8 @@ export class ThreadExecutor implements Executor {
   readonly #recent = new Map<string, number>();
   /** Exports whose results could not be kept in shared memory: never batched again. */
   readonly #unbatchable = new Set<string>();
-  /** The last job that finished belongs to an export worth batching. */
-  #brief = false;
+  /** The export of the job that finished last. */
+  #lastName: string | undefined = undefined;
   /** Jobs that finished and wait for their last progress values; see #finished. */
   #flushing = 0;
   #keepAlive: NodeJS.Timeout | undefined;
@@ -143,8 +150,10 @@ export class ThreadExecutor implements Executor {
     return this.#piscina.threads.length;
   }
 
-  get defaultConcurrency(): number {
-    return (this.#brief ? briefPerThread : defaultPerThread) * Math.ceil(this.#piscina.maxThreads);
+  defaultConcurrency(name: string | undefined | null): number {
+    const key = name === null ? this.#lastName : (name ?? this.#name);
+    const brief = key !== undefined && this.#isBrief(key);
+    return (brief ? briefPerThread : defaultPerThread) * Math.ceil(this.#piscina.maxThreads);
   }
 
   run(job: ExecutorJob): Promise<unknown> {
@@ -204,7 +213,10 @@ export class ThreadExecutor implements Executor {
   #batchable(record: ThreadJob): boolean {
     const job = record.job;
     if (job.transferList !== undefined || isMovable(job.input)) return false;
-    const name = job.name ?? this.#name;
+    return this.#isBrief(job.name ?? this.#name);
+  }
+
+  #isBrief(name: string): boolean {
     return isBrief(this.#recent.get(name) ?? 0) && !this.#unbatchable.has(name);
   }
 
@@ -226,15 +238,12 @@ export class ThreadExecutor implements Executor {
       const share = Math.ceil(this.#live / this.#capacity);
       const first = outbox[0]!;
       let count = 1;
-      if (this.#batchable(first)) {
+      if (!first.alone && this.#batchable(first)) {
         const name = first.job.name;
         const block = Math.floor(first.job.slot / slotsPerBlock);
-        while (
-          count < share &&
-          count < outbox.length &&
-          outbox[count]!.job.name === name &&
-          Math.floor(outbox[count]!.job.slot / slotsPerBlock) === block
-        ) {
+        while (count < share && count < outbox.length) {
+          const next = outbox[count]!;
+          if (next.alone || next.job.name !== name || Math.floor(next.job.slot / slotsPerBlock) !== block || !this.#batchable(next)) break;
           count++;
         }
       }
@@ -250,10 +259,38 @@ export class ThreadExecutor implements Executor {
     } catch (error) {
       task = Promise.reject(error);
     }
+    // A batch normally answers within its budget; one that does not is held up by a job that runs
+    // long: the results its earlier jobs stored are delivered meanwhile, without waiting for it.
+    const harvest = records.length === 1 ? undefined : { timer: undefined as NodeJS.Timeout | undefined };
+    if (harvest !== undefined) this.#harvestLater(records, harvest, harvestAfter);
     task.then(
-      (value) => this.#answered(records, false, value),
-      (error: unknown) => this.#answered(records, true, error),
+      (value) => {
+        if (harvest !== undefined) clearTimeout(harvest.timer);
+        this.#answered(records, false, value);
+      },
+      (error: unknown) => {
+        if (harvest !== undefined) clearTimeout(harvest.timer);
+        this.#answered(records, true, error);
+      },
     );
+  }
+
+  /** Settles the batch's stored results after `delay` ms, and again later (doubling) while it is out. */
+  #harvestLater(records: ThreadJob[], harvest: { timer: NodeJS.Timeout | undefined }, delay: number): void {
+    harvest.timer = setTimeout(() => {
+      this.#harvest(records);
+      this.#harvestLater(records, harvest, Math.min(delay * 2, harvestAtMost));
+    }, delay).unref();
+  }
+
+  /** The jobs of a batch still out whose results are stored settle now. */
+  #harvest(records: ThreadJob[]): void {
+    for (const record of records) {
+      if (record.harvested || record.load(Word.outcome) !== Outcome.stored) continue;
+      record.harvested = true;
+      this.#learn(record);
+      this.#finish(record, false, this.#stored(record));
+    }
   }
 
   #postOne(record: ThreadJob): Promise<unknown> {
@@ -309,11 +346,22 @@ export class ThreadExecutor implements Executor {
       this.#settle(records[0]!, failed, reply);
     } else if (failed && !isTransported(reply) && records.every((record) => record.load(Word.thread) === 0)) {
       // Posting the batch failed before any of it ran (an input that cannot be cloned, a getter
-      // that threw): each job goes again on its own, so only its own input can fail it.
-      for (const record of records) this.#post([record]);
+      // that threw): each job goes again in a task of its own, so only its own input can fail it.
+      const back: ThreadJob[] = [];
+      for (const record of records) {
+        if (record.stopping) {
+          this.#finish(record, false, undefined);
+        } else {
+          record.waiting = true;
+          record.alone = true;
+          back.push(record);
+        }
+      }
+      this.#outbox = back.concat(this.#outbox);
     } else {
       const back: ThreadJob[] = [];
       for (const record of records) {
+        if (record.harvested) continue;
         this.#learn(record);
         const outcome = record.load(Word.outcome);
         if (outcome === Outcome.stored) {
@@ -338,14 +386,16 @@ export class ThreadExecutor implements Executor {
     this.#queueFlush();
   }
 
-  /** Records whether the job ran briefly, in its export's record of its last eight jobs. */
+  /**
+   * Records whether the job ran briefly, in its export's record of its last eight jobs. Wall-clock
+   * time, so a brief job the OS preempted reads as long: one such reading never decides alone.
+   */
   #learn(record: ThreadJob): void {
     const measured = record.load(Word.micros);
     if (measured === 0) return;
     const name = record.job.name ?? this.#name;
-    const recent = (((this.#recent.get(name) ?? 0) << 1) | (measured - 1 < batchBelowMicros ? 1 : 0)) & 0xff;
-    this.#recent.set(name, recent);
-    this.#brief = isBrief(recent) && !this.#unbatchable.has(name);
+    this.#recent.set(name, (((this.#recent.get(name) ?? 0) << 1) | (measured - 1 < batchBelowMicros ? 1 : 0)) & 0xff);
+    this.#lastName = name;
   }
 
   #stored(record: ThreadJob): unknown {
@@ -408,6 +458,8 @@ export class ThreadExecutor implements Executor {
   #forceStop(record: ThreadJob): void {
     record.graceTimer = undefined;
     if (this.#jobs[record.job.slot] !== record) return;
+    // Finished, its result waiting in shared memory for its batch: its thread has moved on.
+    if (record.load(Word.outcome) !== Outcome.none) return;
     const threadId = record.load(Word.thread);
     if (threadId === 0) return;
     for (const thread of this.#piscina.threads) {

@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { types } from 'node:util';
 import { serialize } from 'node:v8';
 import { threadId } from 'node:worker_threads';
 import { transferableSymbol } from 'piscina';
@@ -137,7 +138,12 @@ function keep(batch: BatchEnvelope, index: number, value: unknown, began: number
     markOutcome(batch.flags, slot, Outcome.reply);
     return false;
   }
-  const bytes = isStorable(value) ? serialize(value) : undefined;
+  let bytes: Buffer | undefined;
+  try {
+    bytes = isStorable(value) ? serialize(value) : undefined;
+  } catch {
+    // Whatever v8 cannot serialise travels as the reply, where Piscina's clone gives its error.
+  }
   if (bytes === undefined || bytes.length > storedResultBytes) {
     markOutcome(batch.flags, slot, Outcome.replyUnstorable);
     return false;
@@ -168,7 +174,7 @@ const storableNodes = 16;
 function isPlainData(value: unknown, budget: { nodes: number }): boolean {
   const type = typeof value;
   if (value === null || (type !== 'object' && type !== 'symbol' && type !== 'function')) return true;
-  if (type !== 'object' || --budget.nodes < 0) return false;
+  if (type !== 'object' || --budget.nodes < 0 || types.isProxy(value)) return false;
   if (Array.isArray(value)) {
     for (const item of value) if (!isPlainData(item, budget)) return false;
     return true;
@@ -298,12 +304,13 @@ function isLeafCloneable(value: unknown): boolean {
   const type = typeof value;
   if (type === 'symbol' || type === 'function') return false;
   if (type !== 'object' || value === null) return true;
-  return value instanceof ArrayBuffer || ArrayBuffer.isView(value);
+  return (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) && !types.isProxy(value);
 }
 
 function isFlatCloneable(value: unknown): boolean {
   if (isLeafCloneable(value)) return true;
-  if (typeof value !== 'object' || value === null) return false;
+  // A Proxy looks like what it wraps, and structured clone refuses it.
+  if (typeof value !== 'object' || value === null || types.isProxy(value)) return false;
   if (Array.isArray(value)) {
     for (const item of value) if (!isLeafCloneable(item)) return false;
     return true;

@@ -3,7 +3,7 @@
 // once; a thread that dies takes only the job it was running; cancel, promote, progress as ever.
 // Which jobs shared a task is read from the log the fixture writes (thread and turn of each job).
 import test from 'ava';
-import { Pool, type JobHandle, type PoolOptions } from '../src/index.js';
+import { move, Pool, type JobHandle, type PoolOptions } from '../src/index.js';
 import { Ledger, watchProcess } from './fixtures/fault-harness.js';
 import { batchOf, newLog, startOrder, type Step } from './fixtures/batch.js';
 import { Latches } from './helpers.js';
@@ -11,11 +11,19 @@ import { Latches } from './helpers.js';
 const batchWorker = new URL('./fixtures/batch.ts', import.meta.url);
 const threads = 2;
 
-/** A pool over the batch fixture whose threads have measured its export as brief. */
+/**
+ * A pool over the batch fixture whose threads have measured its export as brief: most of the last
+ * jobs ran under 100 µs. Run times are wall-clock, and the tests of a file share two cores, so a
+ * job preempted mid-way reads as long: rounds of jobs go on until the export reads as brief.
+ */
 async function briefPool(t: { is: (actual: unknown, expected: unknown, message?: string) => void }, options: Partial<PoolOptions> = {}): Promise<Pool> {
   const pool = new Pool({ filename: batchWorker, maxThreads: threads, minThreads: threads, ...options });
   const log = newLog(40);
-  await Promise.all(Array.from({ length: 40 }, (_, index) => pool.submit({ index, log } satisfies Step)));
+  const brief = () => pool.concurrency === 8 * threads;
+  for (let round = 0; round === 0 || (round < 50 && !brief()); round++) {
+    await Promise.all(Array.from({ length: 40 }, (_, index) => pool.submit({ index, log } satisfies Step)));
+    if (options.concurrency !== undefined) break;
+  }
   if (options.concurrency === undefined) t.is(pool.concurrency, 8 * threads, 'brief jobs raise the default concurrency');
   return pool;
 }
@@ -96,7 +104,8 @@ test('a thread that dies in the middle of a batch takes only its own job: those 
   t.true(salvaged, 'some job that died was sent with jobs that finished before it');
   await pool.close();
   const { threads: _threads, concurrency, ...counts } = pool.stats;
-  t.deepEqual(counts, { held: 0, queued: 0, running: 0, fulfilled: 40 + 96 - 6, rejected: 6, cancelled: 0 });
+  t.deepEqual(counts, { held: 0, queued: 0, running: 0, fulfilled: counts.fulfilled, rejected: 6, cancelled: 0 });
+  t.is((counts.fulfilled - (96 - 6)) % 40, 0, 'the warm-up rounds and the 90 that live');
   t.deepEqual(ledger.problems(), []);
   t.deepEqual(watch.stop(), { unhandled: [], warnings: [] });
 });
@@ -233,4 +242,60 @@ test('the default concurrency follows job length; a concurrency given is kept, a
   t.true(mostRunning <= 3, `${mostRunning} running at once`);
   t.true([...batches(fixedLog, 200).values()].every((jobs) => jobs.length <= 3));
   await fixed.close();
+});
+
+test('inputs given with move() or a transferList are transferred, never put in a batch, though their export is brief', async (t) => {
+  const pool = new Pool({ filename: batchWorker, maxThreads: threads, minThreads: threads });
+  const bytes = (index: number) => Uint8Array.from({ length: 8 }, (_, at) => (index + at) & 255);
+  const sum = (index: number) => bytes(index).reduce((total, byte) => total + byte, 0);
+  await Promise.all(Array.from({ length: 40 }, (_, index) => pool.submit(bytes(index), { name: 'measure' })));
+  const inputs = Array.from({ length: 24 }, (_, index) => bytes(index));
+  const handles = inputs.map((input, index) =>
+    index % 3 === 0
+      ? pool.submit<[number, number]>(input, { name: 'measure' })
+      : index % 3 === 1
+        ? pool.submit<[number, number]>(move(input), { name: 'measure' })
+        : pool.submit<[number, number]>(input, { name: 'measure', transferList: [input.buffer] }),
+  );
+  t.deepEqual(await Promise.all(handles), inputs.map((_, index) => [8, sum(index)]));
+  for (const [index, input] of inputs.entries()) t.is(input.byteLength, index % 3 === 0 ? 8 : 0, `job ${index}: copied, or transferred`);
+  await pool.close();
+});
+
+test('a job that finished in a batch settles while a later batch-mate still runs, before its own timeout', async (t) => {
+  const pool = await briefPool(t, { abortGrace: 50 });
+  const latches = new Latches(1);
+  const log = newLog(10);
+  const handles = Array.from({ length: 10 }, (_, index) =>
+    pool.submit<number | string>(index === 3 ? { index, log, stuck: latches.latch(0) } : ({ index, log } satisfies Step), index === 2 ? { timeout: 1_000 } : {}),
+  );
+  await latches.started(0);
+  t.is(batchOf(log, 2), batchOf(log, 3), 'jobs 2 and 3 travelled together');
+  t.is(await handles[2]!, 2);
+  t.is(handles[3]!.state, 'running', 'job 2 settled while job 3 ran');
+  latches.release(0);
+  t.deepEqual(await Promise.all(handles), [0, 1, 2, 'released', 4, 5, 6, 7, 8, 9]);
+  t.is(pool.stats.threads, threads, 'no thread was ended');
+  await pool.close();
+});
+
+test('a result that cannot be cloned (a Proxy) rejects only its own job, with a DataCloneError, in a batch or alone', async (t) => {
+  const pool = await briefPool(t);
+  const log = newLog(40);
+  const handles = Array.from({ length: 40 }, (_, index) => {
+    const handle = pool.submit({ index, log, proxy: index % 10 === 4 } satisfies Step);
+    handle.catch(() => {});
+    return handle;
+  });
+  for (const [index, handle] of handles.entries()) {
+    if (index % 10 === 4) {
+      const error = await t.throwsAsync(handle);
+      t.is(error!.name, 'DataCloneError', `job ${index}`);
+      t.regex(error!.message, /result could not be cloned/);
+    } else {
+      t.is(await handle, index);
+    }
+  }
+  t.is(pool.stats.threads, threads, 'no thread died of it');
+  await pool.close();
 });
