@@ -33,6 +33,8 @@ export interface PoolUnderTest {
   destroy(): Promise<void>;
   /** Results of one job per input, pulling inputs only as the pool takes them (lazypool's `map`). */
   stream?(job: JobName, inputs: Iterable<unknown>): AsyncIterable<unknown>;
+  /** The jobs this pool may hand to its threads at once now (lazypool's `concurrency`). */
+  concurrency?(): number;
 }
 
 export interface Contender {

@@ -53,6 +53,7 @@ export function lazypool(settings: LazypoolSettings = {}): Contender {
         },
         destroy: () => pool.close({ cancelQueued: true }),
         stream: (job, inputs) => pool.map(inputs, { name: job }),
+        concurrency: () => pool.concurrency,
       };
       // The warm-up holds every thread at once, which needs a slot per thread: below that
       // (concurrency 1 in the sweep) lend the pool the slots for the warm-up only. A default
