@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { deserialize } from 'node:v8';
 import { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
+import { Piscina, queueOptionsSymbol, transferableSymbol, valueSymbol, type TaskQueue } from 'piscina';
 import { messages } from './errors.js';
 import type { Executor, ExecutorJob } from './executor.js';
 import {
@@ -95,6 +95,14 @@ export class ThreadExecutor implements Executor {
   readonly #abortGrace: number;
   /** Piscina tasks that may run at once: one per thread unless concurrentTasksPerWorker says more. */
   readonly #capacity: number;
+  /**
+   * Tasks Piscina may hold: for brief jobs, one per thread, so that they gather into batches; for
+   * others, one more per thread waiting in Piscina's queue, which Piscina posts to a thread the
+   * moment it answers, without a wait for the main thread's next microtasks.
+   */
+  #limit(record: ThreadJob): number {
+    return this.#batchable(record) ? this.#capacity : 2 * this.#capacity;
+  }
   readonly #blocks: Int32Array[] = [];
   readonly #stores: Uint8Array[] = [];
   readonly #jobs: (ThreadJob | undefined)[] = [];
@@ -131,6 +139,8 @@ export class ThreadExecutor implements Executor {
       // Piscina re-queues a task it could not place at the tail unless told otherwise; the few
       // tasks it holds were dispatched in priority order and must start in that order.
       stricterFIFO: true,
+      // Promoted jobs first: a promoted job is posted at once, and is next for the first free thread.
+      taskQueue: new UrgentFirstQueue(),
       // Piscina's run and wait histograms are not exposed by lazypool: not worth two clock reads
       // and two histogram records per job.
       recordTiming: false,
@@ -162,13 +172,13 @@ export class ThreadExecutor implements Executor {
       // A thread is free and nothing is being gathered: straight to Piscina (before submit()
       // returns, when it dispatched the job). Promoted jobs go at once in any case: Piscina's queue
       // holds nothing the outbox holds back, so they are next for the first free thread.
-      if (job.promoted || (this.#flushes === 0 && this.#outbox.length === 0 && this.#tasks < this.#capacity)) {
+      if (job.promoted || (this.#flushes === 0 && this.#outbox.length === 0 && this.#tasks < this.#limit(record))) {
         this.#post([record]);
         return;
       }
       record.waiting = true;
       this.#outbox.push(record);
-      if (this.#flushes === 0 && this.#tasks < this.#capacity) this.#queueFlush();
+      if (this.#flushes === 0 && this.#tasks < this.#limit(record)) this.#queueFlush();
     });
   }
 
@@ -234,7 +244,7 @@ export class ThreadExecutor implements Executor {
   readonly #flush = (): void => {
     if (--this.#flushes > 0) return;
     const outbox = this.#outbox;
-    while (outbox.length > 0 && this.#tasks < this.#capacity) {
+    while (outbox.length > 0 && this.#tasks < this.#limit(outbox[0]!)) {
       const share = Math.ceil(this.#live / this.#capacity);
       const first = outbox[0]!;
       let count = 1;
@@ -304,6 +314,8 @@ export class ThreadExecutor implements Executor {
       input = input[valueSymbol];
     }
     const envelope: Envelope = { filename: this.#filename, name: job.name ?? this.#name, input, id: job.id, slot: job.slot, flags: record.flags };
+    // Read by UrgentFirstQueue; a symbol key is not cloned into the message.
+    if (job.promoted) (envelope as Envelope & { [queueOptionsSymbol]?: unknown })[queueOptionsSymbol] = urgent;
     // No `signal` for Piscina: a task that carries one makes every later run() take Piscina's
     // slow placement path (measured: about a tenth of the throughput on tiny jobs). #forceStop
     // ends the job's thread itself, as Piscina's abort would.
@@ -527,6 +539,38 @@ export class ThreadExecutor implements Executor {
   #recordOf(slot: number, id: number): ThreadJob | undefined {
     const record = this.#jobs[slot];
     return record !== undefined && record.job.id === id ? record : undefined;
+  }
+}
+
+const urgent = Object.freeze({ urgent: true });
+
+type QueuedTask = Parameters<TaskQueue['push']>[0];
+
+/**
+ * Piscina's task queue, holding at most a task per thread plus promoted jobs: promoted ones first,
+ * each kind in the order posted.
+ */
+class UrgentFirstQueue implements TaskQueue {
+  readonly #urgent: QueuedTask[] = [];
+  readonly #others: QueuedTask[] = [];
+
+  get size(): number {
+    return this.#urgent.length + this.#others.length;
+  }
+
+  push(task: QueuedTask): void {
+    (task[queueOptionsSymbol] === urgent ? this.#urgent : this.#others).push(task);
+  }
+
+  shift(): QueuedTask | null {
+    return this.#urgent.shift() ?? this.#others.shift() ?? null;
+  }
+
+  remove(task: QueuedTask): void {
+    for (const list of [this.#urgent, this.#others]) {
+      const index = list.indexOf(task);
+      if (index !== -1) list.splice(index, 1);
+    }
   }
 }
 

@@ -299,3 +299,18 @@ test('a result that cannot be cloned (a Proxy) rejects only its own job, with a 
   t.is(pool.stats.threads, threads, 'no thread died of it');
   await pool.close();
 });
+
+test('a promoted job overtakes a job already waiting in Piscina for the thread', async (t) => {
+  const pool = new Pool({ filename: batchWorker, maxThreads: 1, minThreads: 1 });
+  const latches = new Latches(1);
+  const log = newLog(3);
+  const blocker = pool.submit({ index: 0, log, stuck: latches.latch(0) } satisfies Step);
+  await latches.started(0);
+  const waiting = pool.submit<number>({ index: 1, log } satisfies Step);
+  t.is(waiting.state, 'running', 'handed over, waiting for the one thread');
+  const urgent = pool.submit<number>({ index: 2, log } satisfies Step, { hold: true }).promote();
+  latches.release(0);
+  t.deepEqual(await Promise.all([blocker, waiting, urgent]), ['released', 1, 2]);
+  t.true(startOrder(log, 2) < startOrder(log, 1), 'the promoted job started first');
+  await pool.close();
+});
