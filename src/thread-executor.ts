@@ -95,14 +95,6 @@ export class ThreadExecutor implements Executor {
   readonly #abortGrace: number;
   /** Piscina tasks that may run at once: one per thread unless concurrentTasksPerWorker says more. */
   readonly #capacity: number;
-  /**
-   * Tasks Piscina may hold: for brief jobs, one per thread, so that they gather into batches; for
-   * others, one more per thread waiting in Piscina's queue, which Piscina posts to a thread the
-   * moment it answers, without a wait for the main thread's next microtasks.
-   */
-  #limit(record: ThreadJob): number {
-    return this.#batchable(record) ? this.#capacity : 2 * this.#capacity;
-  }
   readonly #blocks: Int32Array[] = [];
   readonly #stores: Uint8Array[] = [];
   readonly #jobs: (ThreadJob | undefined)[] = [];
@@ -172,13 +164,13 @@ export class ThreadExecutor implements Executor {
       // A thread is free and nothing is being gathered: straight to Piscina (before submit()
       // returns, when it dispatched the job). Promoted jobs go at once in any case: Piscina's queue
       // holds nothing the outbox holds back, so they are next for the first free thread.
-      if (job.promoted || (this.#flushes === 0 && this.#outbox.length === 0 && this.#tasks < this.#limit(record))) {
+      if (job.promoted || (this.#flushes === 0 && this.#outbox.length === 0 && this.#tasks < this.#capacity)) {
         this.#post([record]);
         return;
       }
       record.waiting = true;
       this.#outbox.push(record);
-      if (this.#flushes === 0 && this.#tasks < this.#limit(record)) this.#queueFlush();
+      if (this.#flushes === 0 && this.#tasks < this.#capacity) this.#queueFlush();
     });
   }
 
@@ -244,7 +236,7 @@ export class ThreadExecutor implements Executor {
   readonly #flush = (): void => {
     if (--this.#flushes > 0) return;
     const outbox = this.#outbox;
-    while (outbox.length > 0 && this.#tasks < this.#limit(outbox[0]!)) {
+    while (outbox.length > 0 && this.#tasks < this.#capacity) {
       const share = Math.ceil(this.#live / this.#capacity);
       const first = outbox[0]!;
       let count = 1;
@@ -564,6 +556,11 @@ class UrgentFirstQueue implements TaskQueue {
 
   shift(): QueuedTask | null {
     return this.#urgent.shift() ?? this.#others.shift() ?? null;
+  }
+
+  /** Piscina (stricterFIFO) puts back at the head a task it shifted but could not place. */
+  unshift(task: QueuedTask): void {
+    (task[queueOptionsSymbol] === urgent ? this.#urgent : this.#others).unshift(task);
   }
 
   remove(task: QueuedTask): void {

@@ -314,3 +314,18 @@ test('a promoted job overtakes a job already waiting in Piscina for the thread',
   t.true(startOrder(log, 2) < startOrder(log, 1), 'the promoted job started first');
   await pool.close();
 });
+
+test('promoted jobs waiting for a busy thread start in the order they were promoted', async (t) => {
+  const pool = new Pool({ filename: batchWorker, maxThreads: 1, minThreads: 1 });
+  const latches = new Latches(1);
+  const log = newLog(5);
+  const blocker = pool.submit({ index: 0, log, stuck: latches.latch(0) } satisfies Step);
+  await latches.started(0);
+  const held = [1, 2, 3, 4].map((index) => pool.submit<number>({ index, log } satisfies Step, { hold: true }));
+  for (const handle of held) handle.promote();
+  latches.release(0);
+  t.deepEqual(await Promise.all(held), [1, 2, 3, 4]);
+  await blocker;
+  t.deepEqual([1, 2, 3, 4].map((index) => startOrder(log, index)), [2, 3, 4, 5], 'in the order promoted, after the blocker');
+  await pool.close();
+});
