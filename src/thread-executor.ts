@@ -215,7 +215,12 @@ export class ThreadExecutor implements Executor {
   #batchable(record: ThreadJob): boolean {
     const job = record.job;
     if (job.transferList !== undefined || isMovable(job.input)) return false;
-    return this.#isBrief(job.name ?? this.#name);
+    return this.#isBrief(this.#exportOf(job));
+  }
+
+  /** The export a job runs: its `name`, else the pool's default. */
+  #exportOf(job: ExecutorJob): string {
+    return job.name ?? this.#name;
   }
 
   #isBrief(name: string): boolean {
@@ -305,7 +310,7 @@ export class ThreadExecutor implements Executor {
       transferList = [...(transferList ?? []), input[transferableSymbol] as TransferListItem];
       input = input[valueSymbol];
     }
-    const envelope: Envelope = { filename: this.#filename, name: job.name ?? this.#name, input, id: job.id, slot: job.slot, flags: record.flags };
+    const envelope: Envelope = { filename: this.#filename, name: this.#exportOf(job), input, id: job.id, slot: job.slot, flags: record.flags };
     // Read by UrgentFirstQueue; a symbol key is not cloned into the message.
     if (job.promoted) (envelope as Envelope & { [queueOptionsSymbol]?: unknown })[queueOptionsSymbol] = urgent;
     // No `signal` for Piscina: a task that carries one makes every later run() take Piscina's
@@ -331,7 +336,7 @@ export class ThreadExecutor implements Executor {
     const store = (this.#stores[block] ??= new Uint8Array(new SharedArrayBuffer(slotsPerBlock * storedResultBytes)));
     const envelope: BatchEnvelope = {
       filename: this.#filename,
-      name: first.job.name ?? this.#name,
+      name: this.#exportOf(first.job),
       inputs,
       ids,
       slots,
@@ -353,15 +358,10 @@ export class ThreadExecutor implements Executor {
       // that threw): each job goes again in a task of its own, so only its own input can fail it.
       const back: ThreadJob[] = [];
       for (const record of records) {
-        if (record.stopping) {
-          this.#finish(record, false, undefined);
-        } else {
-          record.waiting = true;
-          record.alone = true;
-          back.push(record);
-        }
+        if (record.stopping) this.#finish(record, false, undefined);
+        else back.push(record);
       }
-      this.#outbox = back.concat(this.#outbox);
+      this.#sendBack(back, true);
     } else {
       const back: ThreadJob[] = [];
       for (const record of records) {
@@ -371,7 +371,7 @@ export class ThreadExecutor implements Executor {
         if (outcome === Outcome.stored) {
           this.#finish(record, false, this.#stored(record));
         } else if (outcome !== Outcome.none) {
-          if (outcome === Outcome.replyUnstorable) this.#unbatchable.add(record.job.name ?? this.#name);
+          if (outcome === Outcome.replyUnstorable) this.#unbatchable.add(this.#exportOf(record.job));
           this.#settle(record, failed, reply);
         } else if (failed && record.load(Word.thread) !== 0) {
           // It was running when its thread died.
@@ -379,15 +379,24 @@ export class ThreadExecutor implements Executor {
         } else if (record.stopping) {
           this.#finish(record, false, undefined);
         } else {
-          record.waiting = true;
           back.push(record);
         }
       }
-      if (back.length > 0) this.#outbox = back.concat(this.#outbox);
+      this.#sendBack(back, false);
     }
     // Always: the jobs the pool dispatches in place of these (in reactions queued just now) must
     // find a flush still to come, and wait for it, rather than go out one by one.
     this.#queueFlush();
+  }
+
+  /** Puts jobs that never started back at the head of the outbox, in their order; `alone`: one per task. */
+  #sendBack(records: ThreadJob[], alone: boolean): void {
+    if (records.length === 0) return;
+    for (const record of records) {
+      record.waiting = true;
+      if (alone) record.alone = true;
+    }
+    this.#outbox = records.concat(this.#outbox);
   }
 
   /**
@@ -397,7 +406,7 @@ export class ThreadExecutor implements Executor {
   #learn(record: ThreadJob): void {
     const measured = record.load(Word.micros);
     if (measured === 0) return;
-    const name = record.job.name ?? this.#name;
+    const name = this.#exportOf(record.job);
     this.#recent.set(name, (((this.#recent.get(name) ?? 0) << 1) | (measured - 1 < batchBelowMicros ? 1 : 0)) & 0xff);
     this.#lastName = name;
   }
