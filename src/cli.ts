@@ -2,17 +2,20 @@
 /**
  * The `lazypool` command. One subcommand, `hash`: sha256sum's output, computed on worker threads.
  *
- * The walk, the pool and the output form one stream: `pool.map` pulls the next path from the
- * directory walk only when a slot is free and yields digests in input order, so a tree of 100,000
- * files costs memory for a few dozen jobs (plus the entries of the directory being read).
+ * The walk, the pool and the output form one stream. The walk hands out files a batch at a time
+ * (many small files per job, a large file alone), only as far ahead as the threads can use, and
+ * the digests are printed in input order as each batch comes back: a tree of 100,000 files costs
+ * memory for a few dozen batches, plus the entries of the directory being read.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readdir, stat } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Pool } from './index.js';
-import type { HashFailure, HashInput, HashProgress, HashResult } from '../workers/hash.js';
+import { Pool, type JobHandle } from './index.js';
+import { hashFiles, largeFileBytes, type HashFailure, type HashFilesInput, type HashFilesProgress, type HashResult } from '../workers/hash.js';
 
 /**
  * The worker file next to this module: `dist/workers/hash.js` in the published package,
@@ -38,7 +41,7 @@ what sha256sum (or md5sum, sha512sum, ...) prints, so "sha256sum -c" accepts the
 containing a backslash, newline or carriage return is escaped, and its line starts with "\\",
 as sha256sum does. Directories are walked recursively, the entries of each directory in byte
 order of their names. Files are hashed in parallel on worker threads; the order of the output
-does not depend on which finishes first.
+does not depend on which finishes first. Small files travel many to a job.
 
 Options:
   -a, --algo <name>    digest algorithm: any that node:crypto offers (sha256, sha512, sha1,
@@ -120,24 +123,64 @@ function parseHashCommand(args: string[]): HashCommand | 'help' {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// The hashing: batches of files out to the threads, digests back in order.
+
+/**
+ * A job carries up to this many files: a few milliseconds of work for small files, so that what
+ * a job costs (a message each way, tens of µs) is a small part of it, and short enough that the
+ * threads finish the last batches close together.
+ */
+const batchFiles = 128;
+/** Jobs handed to the pool ahead of the one being printed, per thread. */
+const jobsAheadPerThread = 4;
+/** Steps (done or not) held ahead of the one being printed: bounds what waits to be printed. */
+const stepsAhead = 64;
+
+/**
+ * A path as the walk gives it: a string when its bytes are valid UTF-8 (almost always), else its
+ * bytes over a buffer of their own (see {@link bytesPath}).
+ */
+type Path = string | Buffer;
+
+type Outcome = HashResult | HashFailure;
+
+/** One step of the output, in order: its files, and where their digests come from. */
+interface Step {
+  readonly paths: Path[];
+  /** A single file known to be large: left to the threads, never hashed on the main thread. */
+  readonly large: boolean;
+  /** Its job, while the threads have it. */
+  handle: JobHandle<Outcome[]> | undefined;
+  /**
+   * One outcome per path, or fewer when the job stopped before a large file (the rest is sent
+   * again). Already there when the main thread hashed the step itself.
+   */
+  result: PromiseLike<Outcome[]> | Outcome[];
+}
+
 async function runHashCommand(command: HashCommand): Promise<number> {
   let failedFiles = 0;
   const bar = command.progress ? new ProgressBar(process.stderr) : undefined;
-  // On a shared terminal the bar is lifted off its line before a digest is printed, then redrawn.
+  // On a shared terminal the bar is lifted off its line before digests are printed, then redrawn.
   const sharesTerminal = bar !== undefined && process.stdout.isTTY === true && process.stderr.isTTY === true;
-  const print = async (line: Buffer): Promise<void> => {
+  const print = async (output: Buffer): Promise<void> => {
+    if (output.length === 0) return;
     if (sharesTerminal) bar.clear();
-    if (!process.stdout.write(line)) await once(process.stdout, 'drain');
+    if (!process.stdout.write(output)) await once(process.stdout, 'drain');
     if (sharesTerminal) bar.draw();
   };
-  const report = (path: Buffer, reason: string): void => {
+  const report = (path: Path, reason: string): void => {
     failedFiles++;
     bar?.clear();
-    process.stderr.write(Buffer.concat([Buffer.from('lazypool: '), path, Buffer.from(`: ${reason}\n`)]));
+    process.stderr.write(Buffer.concat([Buffer.from('lazypool: '), Buffer.from(path), Buffer.from(`: ${reason}\n`)]));
     bar?.draw();
   };
 
-  const pool = new Pool({ filename: hashWorker, maxThreads: command.threads, minThreads: command.threads });
+  // Created before the walk starts, so the threads start up while the first directories are read.
+  // Two tasks per thread: a thread has its next batch at hand when it finishes one, even while the
+  // main thread is busy hashing a batch of its own (see hashOneHere) and cannot answer at once.
+  const pool = new Pool({ filename: hashWorker, maxThreads: command.threads, minThreads: command.threads, concurrentTasksPerWorker: 2 });
   const onInterrupt = (): void => {
     bar?.stop();
     process.exit(130);
@@ -152,114 +195,210 @@ async function runHashCommand(command: HashCommand): Promise<number> {
       () => {},
     );
   }
+  const onProgress = (value: unknown): void => bar?.addBytes((value as HashFilesProgress).delta);
+  const inputOf = (paths: Path[]): HashFilesInput => ({
+    paths,
+    algorithm: command.algorithm,
+    reportProgress: bar !== undefined,
+    stopBeforeLarge: true,
+  });
+  const submit = (paths: Path[], large: boolean): Step => {
+    const handle = pool.submit<Outcome[]>(inputOf(paths), { name: 'hashFiles', onProgress });
+    return { paths, large, handle, result: handle };
+  };
 
-  async function* jobs(): AsyncGenerator<HashInput> {
-    for await (const path of filesToHash(command.paths, (directory, error) => report(directory, reasonOf(error)))) {
-      // Progress costs two messages per file: asked for only when a bar will show it.
-      yield { path: cloneablePath(path), algorithm: command.algorithm, reportProgress: bar !== undefined };
+  const work = batches(walk(command.paths, (directory, error) => report(directory, reasonOf(error))));
+  const ahead: Step[] = [];
+  let jobsOut = 0;
+  /** Walks on until enough jobs are out to keep every thread busy. */
+  const keepThreadsFed = (): void => {
+    while (jobsOut < jobsAheadPerThread * command.threads && ahead.length < stepsAhead) {
+      const next = work.next();
+      if (next.done) return;
+      ahead.push(submit(next.value.paths, next.value.large));
+      jobsOut++;
     }
-  }
+  };
+  /**
+   * While the main thread would only wait, it hashes a batch itself: the last one still queued,
+   * taken back with a free `cancel()`, so that the jobs next in line stay with the threads. That
+   * is most of the work while the threads start up (about 0.1 s), and a share of it afterwards.
+   * A batch of one file may be a large one, which would hold up the event loop: those stay queued.
+   */
+  const hashOneHere = (): boolean => {
+    for (let index = ahead.length - 1; index >= 0; index--) {
+      const step = ahead[index];
+      if (step.handle === undefined || step.large || step.paths.length < 2) continue;
+      if (step.handle.state !== 'queued') return false;
+      if (!step.handle.cancel()) return false;
+      step.handle = undefined;
+      jobsOut--;
+      step.result = hashFiles({ ...inputOf(step.paths), reportProgress: false });
+      if (bar !== undefined) for (const outcome of step.result) if ('bytes' in outcome) bar.addBytes(outcome.bytes);
+      return true;
+    }
+    return false;
+  };
 
   try {
-    const results = pool.map<HashResult | HashFailure>(jobs(), {
-      ordered: true,
-      name: 'hashSettled',
-      ...(bar === undefined ? {} : { onProgress: (value: unknown) => bar.addBytes((value as HashProgress).delta) }),
-    });
-    for await (const outcome of results) {
-      bar?.addFile();
-      // The worker hands the path back, so nothing needs to remember the paths in flight.
-      const path = Buffer.from(outcome.path);
-      if ('digest' in outcome) {
-        const { algorithm, digest, bytes } = outcome;
-        await print(command.json ? jsonLine({ path: path.toString(), algorithm, digest, bytes }) : digestLine(digest, path));
-      } else {
-        const reason = reasonOf(outcome);
-        if (command.json) {
-          await print(jsonLine({ path: path.toString(), algorithm: outcome.algorithm, error: reason, code: outcome.code ?? null }));
-        }
-        report(path, reason);
+    keepThreadsFed();
+    while (ahead.length > 0) {
+      const step = ahead[0];
+      while (step.handle !== undefined && step.handle.outcome === undefined && hashOneHere()) {
+        keepThreadsFed();
+        // Lets the results that came in meanwhile be delivered before deciding again.
+        await nextTurn();
       }
+      const outcomes = await step.result;
+      // A handful of steps: shifting them is cheaper than any structure that avoids it.
+      ahead.shift();
+      if (step.handle !== undefined) jobsOut--;
+      if (outcomes.length < step.paths.length) {
+        // The job stopped before a large file: that file goes alone, the rest after it, both next.
+        const [large, ...rest] = step.paths.slice(outcomes.length);
+        const again = [submit([large], true)];
+        if (rest.length > 0) again.push(submit(rest, false));
+        for (const next of again) next.handle!.promote();
+        jobsOut += again.length;
+        ahead.unshift(...again);
+      }
+      keepThreadsFed();
+      await printOutcomes(step.paths, outcomes);
     }
   } finally {
     bar?.stop();
     process.off('SIGINT', onInterrupt);
+    // After a failure, what is still out must not end up as unhandled rejections.
+    for (const step of ahead) step.handle?.cancel();
     await pool.close({ cancelQueued: true });
   }
   return failedFiles > 0 ? exitFailedFiles : 0;
-}
 
-// ---------------------------------------------------------------------------------------------
-// The walk. Paths are bytes (Buffers) from end to end, so that a file name which is not valid
-// UTF-8 is opened and printed exactly as the file system holds it, as sha256sum does.
-
-const slash = 0x2f;
-
-/**
- * Every file to hash, in output order: each path as given, a directory replaced by the files under
- * it. A path that cannot even be examined is yielded anyway, so the worker's attempt to open it
- * reports the error in its place in the output order; a directory that cannot be listed is
- * reported through `onUnreadableDirectory`.
- */
-async function* filesToHash(
-  paths: readonly string[],
-  onUnreadableDirectory: (directory: Buffer, error: unknown) => void,
-): AsyncGenerator<Buffer> {
-  for (const given of paths) {
-    const path = Buffer.from(given);
-    const stats = await stat(path).catch(() => undefined);
-    if (stats?.isDirectory()) yield* filesInDirectory(path, onUnreadableDirectory);
-    else yield path;
+  /** Prints the digests of a step's files in one write, and reports those that could not be read. */
+  async function printOutcomes(paths: Path[], outcomes: Outcome[]): Promise<void> {
+    let text = '';
+    const chunks: Buffer[] = [];
+    for (let index = 0; index < outcomes.length; index++) {
+      const outcome = outcomes[index];
+      bar?.addFile();
+      // The step's own paths, not the worker's copies: they are the bytes the walk found.
+      const path = paths[index];
+      if ('digest' in outcome) {
+        if (command.json) text += jsonText({ path: path.toString(), algorithm: outcome.algorithm, digest: outcome.digest, bytes: outcome.bytes });
+        else if (typeof path === 'string') text += digestText(outcome.digest, path);
+        else {
+          chunks.push(Buffer.from(text), digestLine(outcome.digest, path));
+          text = '';
+        }
+        continue;
+      }
+      const reason = reasonOf(outcome);
+      if (command.json) text += jsonText({ path: path.toString(), algorithm: outcome.algorithm, error: reason, code: outcome.code ?? null });
+      // What came before the failure is printed before it is reported, as sha256sum does.
+      chunks.push(Buffer.from(text));
+      text = '';
+      await print(Buffer.concat(chunks));
+      chunks.length = 0;
+      report(path, reason);
+    }
+    chunks.push(Buffer.from(text));
+    await print(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
   }
 }
 
-async function* filesInDirectory(
-  directory: Buffer,
-  onUnreadableDirectory: (directory: Buffer, error: unknown) => void,
-): AsyncGenerator<Buffer> {
+// ---------------------------------------------------------------------------------------------
+// The walk. Synchronous: the command has nothing else to do meanwhile but print, and a blocking
+// readdir costs a few µs where the promise API costs a trip through libuv's thread pool. It is
+// pulled a batch at a time, so it never runs far ahead of the hashing. It does not stat the files
+// it finds (the workers split large files off, see `stopBeforeLarge`): on 10,000 files, a stat
+// each would be some 50 ms more of the main thread's time.
+
+/** A file to hash, with its size when known, in output order. */
+interface Entry {
+  path: Path;
+  bytes: number | undefined;
+}
+
+const slash = '/';
+
+/**
+ * Every file to hash, in output order: each path as given, a directory replaced by the files under
+ * it. A path that cannot even be examined is given anyway, so the worker's attempt to open it
+ * reports the error in its place in the output order; a directory that cannot be listed is
+ * reported through `onUnreadableDirectory`.
+ */
+function* walk(paths: readonly string[], onUnreadableDirectory: (directory: Path, error: unknown) => void): Generator<Entry> {
+  for (const path of paths) {
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (stats?.isDirectory()) yield* filesInDirectory(path, onUnreadableDirectory);
+    else yield { path, bytes: stats?.size };
+  }
+}
+
+function* filesInDirectory(directory: Path, onUnreadableDirectory: (directory: Path, error: unknown) => void): Generator<Entry> {
   let entries;
   try {
-    entries = await readdir(directory, { withFileTypes: true, encoding: 'buffer' });
+    entries = readdirSync(directory, { withFileTypes: true, encoding: 'buffer' });
   } catch (error) {
     onUnreadableDirectory(directory, error);
     return;
   }
   entries.sort((a, b) => Buffer.compare(a.name, b.name));
-  const prefix = directory.at(-1) === slash ? directory : Buffer.concat([directory, Buffer.of(slash)]);
+  const textPrefix = typeof directory === 'string' ? (directory.endsWith(slash) ? directory : directory + slash) : undefined;
   for (const entry of entries) {
-    const path = Buffer.concat([prefix, entry.name]);
+    const path = textPrefix !== undefined && isUtf8(entry.name) ? textPrefix + entry.name.toString() : bytesPath(directory, entry.name);
     if (entry.isDirectory()) {
       yield* filesInDirectory(path, onUnreadableDirectory);
     } else if (entry.isFile()) {
-      yield path;
+      yield { path, bytes: undefined };
     } else if (entry.isSymbolicLink()) {
       // Followed only to a file, so that a link cannot lead the walk round in a cycle. A dangling
-      // link is yielded: reading it reports the error, as `sha256sum dir/*` would.
-      const target = await stat(path).catch(() => undefined);
-      if (target === undefined || target.isFile()) yield path;
+      // link is given: reading it reports the error, as `sha256sum dir/*` would.
+      const stats = statSync(path, { throwIfNoEntry: false });
+      if (stats === undefined || stats.isFile()) yield { path, bytes: stats?.size };
     }
   }
 }
 
-/** How many files, and bytes, the walk will find: the progress bar's totals. */
+/**
+ * `directory/name` as bytes, over an ArrayBuffer of its own: a `Buffer` from Node's shared pool
+ * would carry the whole 8 KiB slab with it into every structured clone.
+ */
+function bytesPath(directory: Path, name: Buffer): Buffer {
+  const prefix = Buffer.from(directory);
+  const separator = prefix.at(-1) === slash.charCodeAt(0) ? 0 : 1;
+  const path = Buffer.from(new ArrayBuffer(prefix.length + separator + name.length));
+  path.set(prefix);
+  if (separator) path[prefix.length] = slash.charCodeAt(0);
+  path.set(name, prefix.length + separator);
+  return path;
+}
+
+/** Groups the walk's files into jobs of up to `batchFiles` files; a file known to be large goes alone. */
+function* batches(entries: Iterable<Entry>): Generator<{ paths: Path[]; large: boolean }> {
+  let paths: Path[] = [];
+  for (const entry of entries) {
+    if (!(entry.bytes! >= largeFileBytes)) {
+      paths.push(entry.path);
+      if (paths.length < batchFiles) continue;
+    }
+    if (paths.length > 0) yield { paths, large: false };
+    paths = [];
+    if (entry.bytes! >= largeFileBytes) yield { paths: [entry.path], large: true };
+  }
+  if (paths.length > 0) yield { paths, large: false };
+}
+
+/** How many files, and bytes, the walk will find: the progress bar's totals. Yields to the event loop as it goes. */
 async function countFiles(paths: readonly string[]): Promise<{ files: number; bytes: number }> {
   let files = 0;
   let bytes = 0;
-  for await (const path of filesToHash(paths, () => {})) {
+  for (const entry of walk(paths, () => {})) {
     files++;
-    bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
+    bytes += entry.bytes ?? statSync(entry.path, { throwIfNoEntry: false })?.size ?? 0;
+    if (files % 256 === 0) await nextTurn();
   }
   return { files, bytes };
-}
-
-/**
- * A path as the job input carries it: a string when the bytes are valid UTF-8 (almost always),
- * otherwise a copy in a buffer of its own, since cloning a `Buffer` from Node's shared pool
- * would copy the whole 8 KiB pool slab with it.
- */
-function cloneablePath(path: Buffer): string | Uint8Array {
-  const text = path.toString();
-  return Buffer.byteLength(text) === path.length && Buffer.from(text).equals(path) ? text : new Uint8Array(path);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,6 +407,13 @@ function cloneablePath(path: Buffer): string | Uint8Array {
 const backslash = 0x5c;
 const newline = 0x0a;
 const carriageReturn = 0x0d;
+
+/** {@link digestLine} for a path held as a string, the common case, without a Buffer per line. */
+function digestText(digest: string, path: string): string {
+  if (!/[\\\n\r]/.test(path)) return `${digest}  ${path}\n`;
+  const escaped = path.replace(/[\\\n\r]/g, (character) => (character === '\\' ? '\\\\' : character === '\n' ? '\\n' : '\\r'));
+  return `\\${digest}  ${escaped}\n`;
+}
 
 /**
  * One line as sha256sum prints it: `<hex>  <path>\n`. A path with a backslash, newline or carriage
@@ -287,8 +433,8 @@ function digestLine(digest: string, path: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`\\${digest}  `), Buffer.from(escaped), Buffer.of(newline)]);
 }
 
-function jsonLine(record: object): Buffer {
-  return Buffer.from(`${JSON.stringify(record)}\n`);
+function jsonText(record: object): string {
+  return `${JSON.stringify(record)}\n`;
 }
 
 /** strerror's words for the usual codes, so messages read like those of sha256sum itself. */

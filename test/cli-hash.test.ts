@@ -1,15 +1,12 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-// Absolute, so that the command runs from any working directory (the tests run it in temp folders).
-const tsx = import.meta.resolve('tsx');
-
+const repository = fileURLToPath(new URL('..', import.meta.url));
 interface Run {
   code: number | null;
   stdout: Buffer;
@@ -31,8 +28,12 @@ function run(command: string, args: readonly (string | Buffer)[], options: { cwd
   });
 }
 
-function lazypool(args: readonly string[], cwd?: string): Promise<Run> {
-  return run(process.execPath, [`--import=${tsx}`, cli, ...args], { cwd });
+/** The package as `npm run build` compiles it, in a folder of its own (see test.before). */
+let installed: string;
+let bin: string;
+
+function lazypool(args: readonly string[], options: { cwd?: string; stdin?: Buffer } | string = {}): Promise<Run> {
+  return run(process.execPath, [bin, ...args], typeof options === 'string' ? { cwd: options } : options);
 }
 
 /** What GNU coreutils prints for the same files, listed by a shell command (so paths stay bytes). */
@@ -44,6 +45,20 @@ let root: string;
 
 test.before(async () => {
   root = await mkdtemp(join(tmpdir(), 'lazypool-cli-'));
+  // Compiled as `npm run build` does, into a package folder of its own whose node_modules holds
+  // nothing but the runtime dependencies: a dev dependency needed at run time would fail here, and
+  // a build running meanwhile (which empties dist/) cannot pull the command from under the tests.
+  installed = join(root, 'installed', 'lazypool');
+  await mkdir(join(installed, 'node_modules'), { recursive: true });
+  const typescript = join(repository, 'node_modules', 'typescript', 'bin', 'tsc');
+  const build = await run(process.execPath, [typescript, '-p', join(repository, 'tsconfig.build.json'), '--outDir', join(installed, 'dist')]);
+  if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout.toString()}`);
+  await copyFile(join(repository, 'package.json'), join(installed, 'package.json'));
+  const manifest = JSON.parse(await readFile(join(repository, 'package.json'), 'utf8')) as { bin: Record<string, string>; dependencies: Record<string, string> };
+  for (const dependency of Object.keys(manifest.dependencies)) {
+    await symlink(join(repository, 'node_modules', dependency), join(installed, 'node_modules', dependency));
+  }
+  bin = join(installed, manifest.bin.lazypool);
 });
 
 test.after.always(async () => {
@@ -118,6 +133,24 @@ test('hundreds of files stream through the pool in order, equal to sha256sum', a
   const theirs = await coreutils('find m -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum', cwd);
   t.is(ours.code, 0);
   t.is(ours.stdout.toString().split('\n').length, 361);
+  t.true(ours.stdout.equals(theirs.stdout));
+});
+
+test('large files found in a walk, among small ones, are each hashed in their place, equal to sha256sum', async (t) => {
+  const cwd = await folder('large');
+  await mkdir(join(cwd, 'l/sub'), { recursive: true });
+  // Sparse files of 32 MiB and more: large enough to be sent to a thread alone, yet no disk space.
+  for (const [name, size] of [['a-large', 33 << 20], ['c-large', 32 << 20], ['sub/b-large', 40 << 20]] as const) {
+    await put(join(cwd, 'l', name), '');
+    await truncate(join(cwd, 'l', name), size);
+  }
+  for (let index = 0; index < 300; index++) await put(join(cwd, 'l', `b-small-${String(index).padStart(3, '0')}`), `small ${index}`);
+  await put(join(cwd, 'l/sub/a-small'), 'small');
+  await put(join(cwd, 'l/sub/c-small'), 'small');
+  const ours = await lazypool(['hash', '-j', '2', 'l'], cwd);
+  const theirs = await coreutils('find l -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum', cwd);
+  t.is(ours.stderr, '');
+  t.is(ours.code, 0);
   t.true(ours.stdout.equals(theirs.stdout));
 });
 
@@ -224,32 +257,16 @@ test('--progress draws the bar on stderr (here a pipe) without changing stdout; 
   t.true(plain.stdout.toString().startsWith(createHash('sha256').update(file).digest('hex')));
 });
 
-test('the bin named in package.json runs compiled, with the compiled worker and only the runtime dependencies', async (t) => {
-  // Compiled as `npm run build` does, into a package folder of its own whose node_modules holds
-  // nothing but piscina and comlink: a dev dependency needed at run time would fail here.
-  const repository = fileURLToPath(new URL('..', import.meta.url));
-  const manifest = JSON.parse(await readFile(join(repository, 'package.json'), 'utf8')) as {
-    bin: Record<string, string>;
-    dependencies: Record<string, string>;
-  };
+test('the bin named in package.json runs through its #! line, with the compiled worker and only the runtime dependencies', async (t) => {
+  const manifest = JSON.parse(await readFile(join(repository, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
   t.deepEqual(Object.keys(manifest.dependencies).sort(), ['comlink', 'piscina']);
-  const installed = await folder('installed/lazypool');
-  const typescript = join(repository, 'node_modules', 'typescript', 'bin', 'tsc');
-  const build = await run(process.execPath, [typescript, '-p', join(repository, 'tsconfig.build.json'), '--outDir', join(installed, 'dist')]);
-  t.is(build.code, 0, build.stdout.toString());
-  await copyFile(join(repository, 'package.json'), join(installed, 'package.json'));
-  await mkdir(join(installed, 'node_modules'));
-  for (const dependency of Object.keys(manifest.dependencies)) {
-    await symlink(join(repository, 'node_modules', dependency), join(installed, 'node_modules', dependency));
-  }
-  const bin = join(installed, manifest.bin.lazypool);
   await chmod(bin, 0o755); // as npm does when it links a bin
 
   const cwd = await folder('compiled');
   await put(join(cwd, 'a'), 'alpha');
   await mkdir(join(cwd, 'd'));
   await put(join(cwd, 'd/b'), 'beta');
-  const ours = await run(bin, ['hash', 'a', 'd'], { cwd }); // through its #! line
+  const ours = await run(bin, ['hash', 'a', 'd'], { cwd });
   const theirs = await run('sha256sum', ['a', 'd/b'], { cwd });
   t.is(ours.stderr, '');
   t.is(ours.code, 0);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { Pool } from '../src/index.js';
-import type { HashFailure, HashProgress, HashResult } from '../workers/hash.js';
+import { largeFileBytes, type HashFailure, type HashFilesProgress, type HashProgress, type HashResult } from '../workers/hash.js';
 
 const hashWorker = new URL('../workers/hash.ts', import.meta.url);
 
@@ -134,4 +134,56 @@ test('the same worker file runs under plain Piscina, without progress or cancell
   } finally {
     await piscina.destroy();
   }
+});
+
+test('hashFiles hashes many files in one job, in order, a missing one given as a failure in its place', async (t) => {
+  const contents = [Buffer.from('one'), randomBytes(3 * mebibyte + 1), Buffer.alloc(0), randomBytes(4097)];
+  const paths = await Promise.all(contents.map((content, index) => fileOf(`many-${index}`, content)));
+  const missing = join(folder, 'many-missing');
+  const results = await pool.submit<(HashResult | HashFailure)[]>({ paths: [paths[0], missing, ...paths.slice(1)], algorithm: 'sha1' }, { name: 'hashFiles' });
+  t.is(results.length, 5);
+  t.like(results[1], { path: missing, algorithm: 'sha1', code: 'ENOENT' });
+  const hashed = [results[0], ...results.slice(2)] as HashResult[];
+  hashed.forEach((result, index) => {
+    t.is(result.path, paths[index]);
+    t.is(result.digest, createHash('sha1').update(contents[index]).digest('hex'));
+    t.is(result.bytes, contents[index].length);
+  });
+});
+
+test('hashFiles with stopBeforeLarge returns the files before a large one; alone, the large file is hashed', async (t) => {
+  // Sparse: a large file that takes no disk space.
+  const large = join(folder, 'large-sparse');
+  await writeFile(large, '');
+  await truncate(large, largeFileBytes);
+  const small = await fileOf('before-large', Buffer.from('small'));
+  const after = await fileOf('after-large', Buffer.from('after'));
+
+  const first = await pool.submit<HashResult[]>({ paths: [small, large, after], stopBeforeLarge: true }, { name: 'hashFiles' });
+  t.deepEqual(first.map((result) => result.path), [small]);
+  t.deepEqual(await pool.submit<HashResult[]>({ paths: [large, after], stopBeforeLarge: true }, { name: 'hashFiles' }), []);
+  const alone = await pool.submit<HashResult[]>({ paths: [large], stopBeforeLarge: true }, { name: 'hashFiles' });
+  t.is(alone[0].digest, createHash('sha256').update(Buffer.alloc(largeFileBytes)).digest('hex'));
+  // Without the option, a large file is hashed wherever it is.
+  const all = await pool.submit<HashResult[]>({ paths: [small, large, after] }, { name: 'hashFiles' });
+  t.deepEqual(all.map((result) => result.bytes), [5, largeFileBytes, 5]);
+});
+
+test('hashFiles progress: deltas add up to the bytes hashed, and the last report counts every file', async (t) => {
+  const sizes = [10, 2 * mebibyte + 3, 0, 5000];
+  const paths = await Promise.all(sizes.map((size, index) => fileOf(`progress-many-${index}`, randomBytes(size))));
+  const reports: HashFilesProgress[] = [];
+  await pool.submit({ paths, reportProgress: true }, { name: 'hashFiles', onProgress: (value) => reports.push(value as HashFilesProgress) });
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+  t.is(reports.reduce((sum, report) => sum + report.delta, 0), total);
+  t.deepEqual(reports.at(-1), { files: sizes.length, bytes: total, delta: reports.at(-1)!.delta });
+  const silent: unknown[] = [];
+  await pool.submit({ paths }, { name: 'hashFiles', onProgress: (value) => silent.push(value) });
+  t.deepEqual(silent, [], 'no progress unless asked for');
+});
+
+test('hashFiles with an unknown algorithm rejects before opening any file', async (t) => {
+  await t.throwsAsync(pool.submit({ paths: [join(folder, 'nowhere')], algorithm: 'no-such-digest' }, { name: 'hashFiles' }), {
+    message: /Digest method not supported/,
+  });
 });
