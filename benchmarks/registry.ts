@@ -6,6 +6,7 @@ import type { Benchmark } from './lib/benchmark.js';
 import { cancel } from './cancel.js';
 import { concurrency } from './concurrency.js';
 import { dispatch } from './dispatch.js';
+import { hash } from './hash.js';
 import { memory } from './memory.js';
 import { scaling } from './scaling.js';
 import { soak } from './soak.js';
@@ -22,5 +23,6 @@ export const benchmarks: readonly Benchmark[] = [
   cancel,
   scaling,
   streaming,
+  hash,
   soak,
 ];
