@@ -143,22 +143,26 @@ function ignore(): void {}
 /**
  * The job whose synchronous handler is on the stack right now. Synchronous handlers run without
  * AsyncLocalStorage: once a thread has used it, every promise in that thread pays for its hooks.
+ * Shared through globalThis like `jobs`: the copy of lazypool that runs the handler may not be the
+ * one whose `progress()` it calls.
  */
-let synchronousJob: JobContext | undefined;
+const synchronousKey = Symbol.for('lazypool.synchronousJob');
+type SynchronousSlot = { job: JobContext | undefined };
+const synchronous: SynchronousSlot = ((globalThis as typeof globalThis & { [synchronousKey]?: SynchronousSlot })[synchronousKey] ??= { job: undefined });
 
 /** Runs a handler known to be synchronous with `job` as the current job. */
 export function runSynchronous<R>(job: JobContext, handler: (input: unknown) => R, input: unknown): R {
-  const outer = synchronousJob;
-  synchronousJob = job;
+  const outer = synchronous.job;
+  synchronous.job = job;
   try {
     return handler(input);
   } finally {
-    synchronousJob = outer;
+    synchronous.job = outer;
   }
 }
 
 export function currentJob(fn: string): JobContext {
-  const job = synchronousJob ?? jobs.getStore();
+  const job = synchronous.job ?? jobs.getStore();
   if (job === undefined) throw new Error(messages.outsideJob(fn));
   return job.check(fn);
 }
