@@ -10,7 +10,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -30,18 +30,23 @@ const commandUsage = `Usage: lazypool <command> [options]
 
 Commands:
   hash    print the digests of files, as sha256sum does, computed on worker threads
+  help    print this help, or a command's ("lazypool help hash")
 
-Run "lazypool hash --help" for its options.
+Options:
+  -h, --help       print this help and exit
+      --version    print lazypool's version and exit
 `;
 
-const hashUsage = `Usage: lazypool hash [options] <file or directory>...
+const hashSynopsis = 'Usage: lazypool hash [options] <file or directory>...';
+
+const hashUsage = `${hashSynopsis}
 
 Prints "<hex digest>  <path>" for each file, one line each, in the order given: byte for byte
 what sha256sum (or md5sum, sha512sum, ...) prints, so "sha256sum -c" accepts the output. A path
 containing a backslash, newline or carriage return is escaped, and its line starts with "\\",
 as sha256sum does. Directories are walked recursively, the entries of each directory in byte
-order of their names. Files are hashed in parallel on worker threads; the order of the output
-does not depend on which finishes first. Small files travel many to a job.
+order of their names. Files are hashed in parallel on worker threads, many small files to a
+job; the order of the output does not depend on which finishes first.
 
 Options:
   -a, --algo <name>    digest algorithm: any that node:crypto offers (sha256, sha512, sha1,
@@ -55,10 +60,11 @@ Options:
       --no-progress    never draw it. Default: drawn only when stderr is a terminal
   -h, --help           print this help and exit
 
-Inside a walked directory, symbolic links to files are hashed, symbolic links to directories
-are not followed, and FIFOs, sockets and devices are skipped; paths named on the command line
-are always read. Standard input is never read: "-" is a file of that name. Put "--" before
-paths that start with "-".
+"-" is standard input, as for sha256sum (hashed on the main thread, printed as "-"); "./-" is
+a file of that name. Unlike sha256sum, no path at all is a usage error rather than a read of
+standard input. Put "--" before paths that start with "-". Inside a walked directory, symbolic
+links to files are hashed, symbolic links to directories are not followed, and FIFOs, sockets
+and devices are skipped; paths named on the command line are always read.
 
 Exit status:
   0  every file was hashed
@@ -67,7 +73,7 @@ Exit status:
   2  bad usage (unknown option, bad value, no path)
 `;
 
-/** A command line that cannot be run; reported with the usage text and exit status 2. */
+/** A command line that cannot be run; reported with a one-line usage hint and exit status 2. */
 class UsageError extends Error {}
 
 /** What `lazypool hash` was asked to do. */
@@ -79,48 +85,93 @@ interface HashCommand {
   paths: string[];
 }
 
-function parseHashCommand(args: string[]): HashCommand | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      allowNegative: true,
-      strict: true,
-      options: {
-        algo: { type: 'string', short: 'a', default: 'sha256' },
-        threads: { type: 'string', short: 'j' },
-        json: { type: 'boolean', default: false },
-        progress: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return 'help';
+const hashOptions = {
+  algo: { type: 'string', short: 'a' },
+  threads: { type: 'string', short: 'j' },
+  json: { type: 'boolean' },
+  progress: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-  try {
-    createHash(values.algo);
-  } catch {
-    throw new UsageError(`unknown digest algorithm '${values.algo}' (node -p "crypto.getHashes()" lists them)`);
-  }
-  let threads = availableParallelism();
-  if (values.threads !== undefined) {
-    threads = Number(values.threads);
-    if (!/^\d+$/.test(values.threads) || !Number.isSafeInteger(threads) || threads < 1) {
-      throw new UsageError(`--threads must be a positive integer, got '${values.threads}'`);
+/** Options that `--no-<name>` turns off. */
+const negatable = new Set(['progress']);
+
+/**
+ * Reads the command line token by token (parseArgs in its lenient mode) and checks each option
+ * here, so that a mistake is reported in one short sentence naming the option as it was typed,
+ * rather than in parseArgs' own message.
+ */
+function parseHashCommand(args: string[]): HashCommand | 'help' {
+  const { tokens } = parseArgs({ args, options: hashOptions, strict: false, allowPositionals: true, allowNegative: true, tokens: true });
+  let algorithm = 'sha256';
+  let threadsText: string | undefined;
+  let json = false;
+  let progress: boolean | undefined;
+  const paths: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      paths.push(token.value);
+      continue;
+    }
+    if (token.kind !== 'option') continue;
+    const { name, rawName } = token;
+    const negated = rawName.startsWith('--no-');
+    if (!Object.hasOwn(hashOptions, name) || (negated && !negatable.has(name))) {
+      throw new UsageError(`unknown option '${rawName}'`);
+    }
+    const type = hashOptions[name as keyof typeof hashOptions].type;
+    if (type === 'boolean' && token.value !== undefined) {
+      throw new UsageError(`option '${rawName}' takes no value, got '${token.value}'`);
+    }
+    // parseArgs' lenient mode takes the next argument as the value even when it is an option.
+    if (type === 'string' && (token.value === undefined || (!token.inlineValue && token.value.startsWith('-')))) {
+      throw new UsageError(`option '${rawName}' needs a value`);
+    }
+    switch (name) {
+      case 'help':
+        return 'help';
+      case 'algo':
+        algorithm = token.value!;
+        break;
+      case 'threads':
+        threadsText = token.value!;
+        break;
+      case 'json':
+        json = true;
+        break;
+      case 'progress':
+        progress = !negated;
+        break;
     }
   }
-  if (positionals.length === 0) throw new UsageError('no file or directory given');
-  return {
-    algorithm: values.algo,
-    threads,
-    json: values.json,
-    progress: values.progress ?? process.stderr.isTTY === true,
-    paths: positionals,
-  };
+
+  try {
+    createHash(algorithm);
+  } catch {
+    throw new UsageError(`unknown digest algorithm '${algorithm}' (node -p "crypto.getHashes()" lists them)`);
+  }
+  let threads = availableParallelism();
+  if (threadsText !== undefined) {
+    threads = Number(threadsText);
+    if (!/^\d+$/.test(threadsText) || !Number.isSafeInteger(threads) || threads < 1) {
+      throw new UsageError(`--threads must be a positive integer, got '${threadsText}'`);
+    }
+  }
+  if (paths.length === 0) throw new UsageError('no file or directory given ("-" is standard input)');
+  return { algorithm, threads, json, progress: progress ?? process.stderr.isTTY === true, paths };
+}
+
+/** The version in lazypool's package.json: two folders up from `dist/src/cli.js`, one from `src/cli.ts`. */
+function version(): string {
+  for (const candidate of ['../package.json', '../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'lazypool' && manifest.version !== undefined) return manifest.version;
+    } catch {
+      // not this folder
+    }
+  }
+  return 'unknown';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,8 +266,13 @@ async function runHashCommand(command: HashCommand): Promise<number> {
     while (jobsOut < jobsAheadPerThread * command.threads && ahead.length < stepsAhead) {
       const next = work.next();
       if (next.done) return;
-      ahead.push(submit(next.value.paths, next.value.large));
-      jobsOut++;
+      const batch = next.value;
+      if (batch === 'stdin') {
+        ahead.push({ paths: ['-'], large: false, handle: undefined, result: hashStandardInput(command.algorithm) });
+      } else {
+        ahead.push(submit(batch.paths, batch.large));
+        jobsOut++;
+      }
     }
   };
   /**
@@ -306,6 +362,27 @@ async function runHashCommand(command: HashCommand): Promise<number> {
   }
 }
 
+/**
+ * Standard input, hashed here as it arrives. A second "-" finds it at its end and gets the digest
+ * of nothing, as sha256sum's does.
+ */
+async function hashStandardInput(algorithm: string): Promise<Outcome[]> {
+  const digest = createHash(algorithm);
+  let bytes = 0;
+  try {
+    if (!process.stdin.readableEnded) {
+      for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+        digest.update(chunk);
+        bytes += chunk.length;
+      }
+    }
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    return [{ path: '-', algorithm, ...(code === undefined ? {} : { code }), message }];
+  }
+  return [{ path: '-', algorithm, digest: digest.digest('hex'), bytes }];
+}
+
 // ---------------------------------------------------------------------------------------------
 // The walk. Synchronous: the command has nothing else to do meanwhile but print, and a blocking
 // readdir costs a few µs where the promise API costs a trip through libuv's thread pool. It is
@@ -313,11 +390,8 @@ async function runHashCommand(command: HashCommand): Promise<number> {
 // it finds (the workers split large files off, see `stopBeforeLarge`): on 10,000 files, a stat
 // each would be some 50 ms more of the main thread's time.
 
-/** A file to hash, with its size when known, in output order. */
-interface Entry {
-  path: Path;
-  bytes: number | undefined;
-}
+/** A file to hash (with its size when known), or standard input, in output order. */
+type Entry = { kind: 'file'; path: Path; bytes: number | undefined } | { kind: 'stdin' };
 
 const slash = '/';
 
@@ -329,9 +403,13 @@ const slash = '/';
  */
 function* walk(paths: readonly string[], onUnreadableDirectory: (directory: Path, error: unknown) => void): Generator<Entry> {
   for (const path of paths) {
+    if (path === '-') {
+      yield { kind: 'stdin' };
+      continue;
+    }
     const stats = statSync(path, { throwIfNoEntry: false });
     if (stats?.isDirectory()) yield* filesInDirectory(path, onUnreadableDirectory);
-    else yield { path, bytes: stats?.size };
+    else yield { kind: 'file', path, bytes: stats?.size };
   }
 }
 
@@ -350,12 +428,12 @@ function* filesInDirectory(directory: Path, onUnreadableDirectory: (directory: P
     if (entry.isDirectory()) {
       yield* filesInDirectory(path, onUnreadableDirectory);
     } else if (entry.isFile()) {
-      yield { path, bytes: undefined };
+      yield { kind: 'file', path, bytes: undefined };
     } else if (entry.isSymbolicLink()) {
       // Followed only to a file, so that a link cannot lead the walk round in a cycle. A dangling
       // link is given: reading it reports the error, as `sha256sum dir/*` would.
       const stats = statSync(path, { throwIfNoEntry: false });
-      if (stats === undefined || stats.isFile()) yield { path, bytes: stats?.size };
+      if (stats === undefined || stats.isFile()) yield { kind: 'file', path, bytes: stats?.size };
     }
   }
 }
@@ -375,16 +453,17 @@ function bytesPath(directory: Path, name: Buffer): Buffer {
 }
 
 /** Groups the walk's files into jobs of up to `batchFiles` files; a file known to be large goes alone. */
-function* batches(entries: Iterable<Entry>): Generator<{ paths: Path[]; large: boolean }> {
+function* batches(entries: Iterable<Entry>): Generator<{ paths: Path[]; large: boolean } | 'stdin'> {
   let paths: Path[] = [];
   for (const entry of entries) {
-    if (!(entry.bytes! >= largeFileBytes)) {
+    if (entry.kind === 'file' && !(entry.bytes! >= largeFileBytes)) {
       paths.push(entry.path);
       if (paths.length < batchFiles) continue;
     }
     if (paths.length > 0) yield { paths, large: false };
     paths = [];
-    if (entry.bytes! >= largeFileBytes) yield { paths: [entry.path], large: true };
+    if (entry.kind === 'stdin') yield 'stdin';
+    else if (entry.bytes! >= largeFileBytes) yield { paths: [entry.path], large: true };
   }
   if (paths.length > 0) yield { paths, large: false };
 }
@@ -393,9 +472,9 @@ function* batches(entries: Iterable<Entry>): Generator<{ paths: Path[]; large: b
 async function countFiles(paths: readonly string[]): Promise<{ files: number; bytes: number }> {
   let files = 0;
   let bytes = 0;
-  for (const entry of walk(paths, () => {})) {
+  for (const entry of walk(paths.filter((path) => path !== '-'), () => {})) {
     files++;
-    bytes += entry.bytes ?? statSync(entry.path, { throwIfNoEntry: false })?.size ?? 0;
+    if (entry.kind === 'file') bytes += entry.bytes ?? statSync(entry.path, { throwIfNoEntry: false })?.size ?? 0;
     if (files % 256 === 0) await nextTurn();
   }
   return { files, bytes };
@@ -556,23 +635,43 @@ function formatDuration(seconds: number): string {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Writes a usage mistake as two short lines (what is wrong, where the help is) and returns exit status 2. */
+function usageError(command: string, message: string, synopsis: string, helpCommand: string): number {
+  process.stderr.write(`${command}: ${message}\n${synopsis}\nRun '${helpCommand}' for the options.\n`);
+  return exitUsage;
+}
+
+const helpTexts: Record<string, string> = { hash: hashUsage, help: commandUsage };
+
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
-  if (command === '--help' || command === '-h') {
+  if (command === '--help' || command === '-h' || (command === 'help' && rest.length === 0)) {
     process.stdout.write(commandUsage);
     return 0;
   }
+  if (command === '--version') {
+    process.stdout.write(`lazypool ${version()}\n`);
+    return 0;
+  }
+  const commandSynopsis = 'Usage: lazypool <command> [options]';
+  if (command === 'help') {
+    const text = Object.hasOwn(helpTexts, rest[0]) ? helpTexts[rest[0]] : undefined;
+    if (text === undefined || rest.length > 1) {
+      return usageError('lazypool help', `no help for '${rest.join(' ')}'; the commands are: hash, help`, commandSynopsis, 'lazypool help');
+    }
+    process.stdout.write(text);
+    return 0;
+  }
   if (command !== 'hash') {
-    process.stderr.write(`${command === undefined ? '' : `lazypool: unknown command '${command}'\n`}${commandUsage}`);
-    return exitUsage;
+    const message = command === undefined ? 'no command given' : command.startsWith('-') ? `unknown option '${command}'` : `unknown command '${command}'`;
+    return usageError('lazypool', message, commandSynopsis, 'lazypool help');
   }
   let parsed: HashCommand | 'help';
   try {
     parsed = parseHashCommand(rest);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`lazypool hash: ${error.message}\n\n${hashUsage}`);
-    return exitUsage;
+    return usageError('lazypool hash', error.message, hashSynopsis, 'lazypool help hash');
   }
   if (parsed === 'help') {
     process.stdout.write(hashUsage);
