@@ -2,11 +2,11 @@
  * The packed tarball, installed in a plain JavaScript project outside this repository, works
  * through both entry points: what users get from `npm install lazypool`.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -53,6 +53,7 @@ test('the packed package works from a plain JavaScript project', async (t) => {
     const installed = await readdir(join(scratch, 'node_modules', 'lazypool', 'dist', 'src'));
     t.true(installed.includes('index.d.ts'), 'ships its types');
     t.true(installed.includes('worker.d.ts'));
+    await checkSourceMaps(t, join(scratch, 'node_modules', 'lazypool'));
     await writeFile(join(scratch, 'worker.mjs'), worker);
     await writeFile(join(scratch, 'main.mjs'), main);
     const { stdout } = await run(process.execPath, ['main.mjs'], { cwd: scratch });
@@ -69,3 +70,19 @@ test('the packed package works from a plain JavaScript project', async (t) => {
     await rm(scratch, { recursive: true, force: true });
   }
 });
+
+/** Every source map in the installed package names only sources that the package contains. */
+async function checkSourceMaps(t: ExecutionContext, root: string): Promise<void> {
+  const maps = (await readdir(root, { recursive: true })).filter((path) => path.endsWith('.map'));
+  t.true(maps.length > 0, 'ships source maps');
+  const missing: string[] = [];
+  for (const map of maps) {
+    const { sources, sourceRoot = '' } = JSON.parse(await readFile(join(root, map), 'utf8')) as { sources: string[]; sourceRoot?: string };
+    for (const source of sources) {
+      const path = join(root, dirname(map), sourceRoot, source);
+      if (relative(root, path).startsWith('..')) missing.push(`${map} -> ${source} (outside the package)`);
+      else await access(path).catch(() => missing.push(`${map} -> ${source}`));
+    }
+  }
+  t.deepEqual(missing, [], 'source maps point only at files the package contains');
+}
