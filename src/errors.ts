@@ -63,8 +63,8 @@ export const messages = {
   option: (option: string, expected: string, value: unknown) =>
     `${option} must be ${expected}, got ${show(value)}`,
   optionsObject: (what: string, value: unknown) => `${what} must be an object, got ${show(value)}`,
-  noModule: () => 'new Pool() needs either `filename` (a worker module) or `run` (an in-process function)',
-  bothModuleAndRun: () => 'new Pool() takes `filename` or `run`, not both',
+  noModule: () => 'new Pool() needs `filename` (a worker module), `run` (an in-process function) or `executor`',
+  bothModuleAndRun: () => 'new Pool() takes one of `filename`, `run` and `executor`, not several',
   runNeedsConcurrency: () => 'new Pool({ run }) needs `concurrency`: there are no threads to count',
   maxQueue: () =>
     'maxQueue is not a lazypool option: waiting jobs stay in lazypool\'s own queue (bound it with pool.stats.queued)',
@@ -72,6 +72,8 @@ export const messages = {
   outsideJob: (fn: string) => `${fn}() was called outside a running lazypool job`,
   workerExited: (id: number, cause: string) => `the worker exited while running job ${id}: ${cause}`,
   poolClosed: () => 'the pool is closed',
+  ignoredAbort: (id: number) => `job ${id} did not stop within abortGrace`,
+  threadsCannotStart: (detail: string) => `the pool's threads cannot start: ${detail}`,
   resultNotCloneable: (detail: string) => `the job's result could not be cloned: ${detail}`,
   thrownNotCloneable: (type: string) => `the job threw a value that is not an Error and cannot be cloned (a ${type})`,
   notCloneable: (id: number, detail: string) => `job ${id}: its input or result could not be cloned: ${detail}`,

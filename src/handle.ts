@@ -39,7 +39,8 @@ export interface HandleOwner {
   hold(handle: AnyHandle): void;
   promote(handle: AnyHandle): void;
   cancel(handle: AnyHandle, reason: unknown): boolean;
-  reprioritise(handle: AnyHandle): void;
+  /** Gives a held or queued job a new priority; false if it turned out to have begun. */
+  reprioritise(handle: AnyHandle, priority: number): boolean;
 }
 
 /** @internal */
@@ -59,10 +60,12 @@ export type AnyHandle = JobHandle<any, any>;
 // first: the static block runs when the class is defined).
 /** @internal */
 export let setState: (handle: AnyHandle, state: 'held' | 'queued') => void;
-/** @internal Moves a handle to `running`. */
-export let markRunning: (handle: AnyHandle) => void;
+/** @internal Moves a handle to `running`, begun at `at` (`performance.now()`). */
+export let markRunning: (handle: AnyHandle, at: number) => void;
 /** @internal Calls the onStart callbacks of a handle that became running. */
 export let runStartCallbacks: (handle: AnyHandle) => void;
+/** @internal Sets the priority of a held or queued handle (the owner re-orders its queue). */
+export let assignPriority: (handle: AnyHandle, priority: number) => void;
 /**
  * @internal Settles a handle once; returns false if it had settled already. `value` is the result
  * when fulfilled, the error when rejected, and the reason given to cancel when cancelled.
@@ -167,8 +170,8 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
       throw new TypeError(`priority must be a number, got ${typeof priority === 'number' ? 'NaN' : typeof priority}`);
     }
     if (this.#state !== 'held' && this.#state !== 'queued') return false;
+    if (this.#owner !== undefined) return this.#owner.reprioritise(this, priority);
     this.#priority = priority;
-    this.#owner?.reprioritise(this);
     return true;
   }
 
@@ -188,8 +191,9 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
   }
 
   /**
-   * `held`/`queued` -> `running` now: handed to the workers at once, even past the pool's
-   * concurrency (later dispatches wait until the count is back under it). No effect otherwise.
+   * `held`/`queued`: goes ahead of every other job and begins on the first thread that frees up
+   * (at once where one is free), even past the pool's concurrency (later dispatches wait until the
+   * count is back under it). No effect otherwise. Returns the handle.
    */
   promote(): this {
     if (this.#state === 'held' || this.#state === 'queued') this.#owner?.promote(this);
@@ -207,7 +211,10 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
     return settle(this, 'cancelled', reason);
   }
 
-  /** Calls `callback(handle)` once when the job starts running; on the next microtask if it already has. */
+  /**
+   * Calls `callback(handle)` once, when the job begins on its thread (as the pool learns of it);
+   * on a later microtask if it already has. Never called for a job that settles without running.
+   */
   onStart(callback: (handle: this) => void): this {
     checkCallback('onStart', callback);
     if (this.#startedAt !== undefined) queueMicrotask(() => runCallback('onStart', callback, this));
@@ -215,7 +222,10 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
     return this;
   }
 
-  /** Calls `callback(handle)` once after the job settles in any way; on the next microtask if it has. */
+  /**
+   * Calls `callback(handle)` once after the job settles in any way, cancellation included: always
+   * on a later microtask, never inside the caller's own `cancel()`.
+   */
   onDone(callback: (handle: this) => void): this {
     checkCallback('onDone', callback);
     this.#observe();
@@ -302,9 +312,9 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
     setState = (handle, state) => {
       handle.#state = state;
     };
-    markRunning = (handle) => {
+    markRunning = (handle, at) => {
       handle.#state = 'running';
-      handle.#startedAt = performance.now();
+      handle.#startedAt = at;
     };
     runStartCallbacks = (handle) => {
       const callbacks = handle.#callbacks?.start;
@@ -312,6 +322,9 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
         handle.#callbacks!.start = undefined;
         for (const callback of callbacks) runCallback('onStart', callback, handle);
       }
+    };
+    assignPriority = (handle, priority) => {
+      handle.#priority = priority;
     };
     settle = (handle, status, value) => {
       if (handle.#settled()) return false;
@@ -343,7 +356,12 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
       const callbacks = handle.#callbacks;
       handle.#callbacks = undefined;
       const done = callbacks?.done;
-      if (done !== undefined) for (const callback of done) runCallback('onDone', callback, handle);
+      // Never inside the caller's own cancel(): the same later microtask as for a late onDone.
+      if (done !== undefined) {
+        queueMicrotask(() => {
+          for (const callback of done) runCallback('onDone', callback, handle);
+        });
+      }
       return true;
     };
     deliverProgress = (handle, value) => {

@@ -2,8 +2,13 @@
  * The executor that runs jobs on the main thread's event loop: for I/O-bound work (requests, file
  * copies) with the very same handles, queue and guarantees as threads. It is also what lets the
  * scheduler be tested without threads.
+ *
+ * It sends nothing ahead: a job it takes begins at once, in a microtask after the pool handed it
+ * over, so that nothing a job does (progress, the 'start' event) happens inside `submit()` before
+ * the caller holds the handle.
  */
-import type { Executor, ExecutorJob } from './executor.js';
+import type { Executor, ExecutorJob, JobSource } from './executor.js';
+import { messages } from './errors.js';
 import type { InProcessJob, InProcessRun } from './options.js';
 import { Timer } from './timer.js';
 
@@ -37,48 +42,87 @@ class Running implements InProcessJob {
     this.#stopped = true;
     this.#controller?.abort();
   }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
 }
 
 export class InProcessExecutor implements Executor {
   readonly threads = 0;
-  /** Never used: an in-process pool is given its concurrency. */
-  defaultConcurrency(): number {
-    return 1;
-  }
+  /** No limit of its own: an in-process pool is always given its concurrency. */
+  readonly capacity = Infinity;
   readonly #run: InProcessRun;
   readonly #abortGrace: number;
-  readonly #running: (Running | undefined)[] = [];
-  readonly #freeSlots: number[] = [];
+  readonly #running = new Map<ExecutorJob, Running>();
+  #source: JobSource | undefined;
+  /** A drain is queued as a microtask. */
+  #scheduled = false;
 
   constructor(run: InProcessRun, abortGrace: number) {
     this.#run = run;
     this.#abortGrace = abortGrace;
   }
 
-  run(job: ExecutorJob): Promise<unknown> {
+  attach(source: JobSource): void {
+    this.#source = source;
+  }
+
+  wake(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#drain);
+  }
+
+  /** Takes and begins every job the pool lets go now. */
+  readonly #drain = (): void => {
+    this.#scheduled = false;
+    const source = this.#source!;
+    for (let job = source.take(); job !== undefined; job = source.take()) this.#begin(job);
+  };
+
+  /** Jobs are begun in the turn they are taken: none is ever handed over and waiting. */
+  takeBack(): boolean {
+    return true;
+  }
+
+  #begin(job: ExecutorJob): void {
+    const source = this.#source!;
     const running = new Running(job);
-    const slot = this.#freeSlots.pop() ?? this.#running.length;
-    job.slot = slot;
-    this.#running[slot] = running;
-    const release = () => {
-      running.graceTimer?.clear();
-      if (this.#running[slot] === running) {
-        this.#running[slot] = undefined;
-        this.#freeSlots.push(slot);
-      }
-    };
-    const result = new Promise<unknown>((resolve) => resolve(this.#run(job.input, running)));
+    this.#running.set(job, running);
+    source.started(job, performance.now());
+    let result: Promise<unknown>;
+    // A 'start' listener or an onStart callback cancelled it: it ends before its function runs.
+    if (running.stopped) {
+      this.#end(job, running, false, undefined);
+      return;
+    }
+    try {
+      const value = this.#run(job.input, running);
+      result = Promise.resolve(value);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
     // A job that ignores its signal cannot be stopped by force in this thread: after abortGrace
     // its slot is given back and whatever it still does is no longer counted.
     const givenUp = new Promise<never>((_, reject) => {
-      running.giveUp = () => reject(new Error(`job ${job.id} did not stop within abortGrace`));
+      running.giveUp = () => reject(new Error(messages.ignoredAbort(job.id)));
     });
-    return Promise.race([result, givenUp]).finally(release);
+    Promise.race([result, givenUp]).then(
+      (value) => this.#end(job, running, false, value),
+      (error: unknown) => this.#end(job, running, true, error),
+    );
+  }
+
+  #end(job: ExecutorJob, running: Running, failed: boolean, value: unknown): void {
+    running.graceTimer?.clear();
+    this.#running.delete(job);
+    this.#source!.stopped(job, failed, value);
   }
 
   stop(job: ExecutorJob): void {
-    const running = this.#running[job.slot];
-    if (running === undefined) return;
+    const running = this.#running.get(job);
+    if (running === undefined || running.graceTimer !== undefined) return;
     running.stop();
     running.graceTimer = new Timer(() => running.giveUp?.(), this.#abortGrace);
   }

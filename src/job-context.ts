@@ -12,6 +12,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { MessageChannel, parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { messages } from './errors.js';
+import { slotWord, Word } from './thread/layout.js';
 
 /** What the main thread exposes on each thread's progress channel. */
 export interface ProgressReceiver {
@@ -22,39 +23,6 @@ export interface ProgressReceiver {
 
 /** The message a thread posts on its parentPort to hand the main thread its progress channel. */
 export const progressChannelKey = 'lazypool:progress-channel';
-
-/**
- * Words per job in the shared flags: [cancelled, reported progress, id of the thread running it,
- * microseconds it ran + 1 (0: not measured), its outcome in a batch (see `Outcome`), byte length
- * of its stored result].
- */
-export const flagWords = 6;
-
-/** Offsets of a job's words from `flagWord(slot)`. */
-export const Word = { cancelled: 0, reported: 1, thread: 2, micros: 3, outcome: 4, length: 5 } as const;
-
-/** What became of a job sent in a batch; see thread.ts. */
-export const Outcome = {
-  /** Not reached: the batch ended before it (it never started). */
-  none: 0,
-  /** Its result is serialised in the shared result store. */
-  stored: 1,
-  /** Its result (or error) is the reply to the batch's Piscina task. */
-  reply: 2,
-  /** As `reply`, and the result could not be stored: its export is not worth batching. */
-  replyUnstorable: 3,
-} as const;
-
-/** Bytes of shared result store per job slot: a batched result larger than this ends its batch. */
-export const storedResultBytes = 256;
-
-/** Jobs per shared flags block; the main thread adds blocks when promotions need more. */
-export const slotsPerBlock = 1024;
-
-/** Index of a job's first word in its flags block. */
-export function flagWord(slot: number): number {
-  return (slot % slotsPerBlock) * flagWords;
-}
 
 // Shared through globalThis so that two copies of lazypool loaded in one thread still agree.
 const storageKey = Symbol.for('lazypool.jobs');
@@ -78,6 +46,7 @@ export class JobContext {
   readonly id: number;
   readonly #slot: number;
   readonly #flags: Int32Array;
+  /** The job's `cancelled` word in `#flags`. */
   readonly #word: number;
   #controller: AbortController | undefined;
   #reported = false;
@@ -87,7 +56,7 @@ export class JobContext {
     this.id = id;
     this.#slot = slot;
     this.#flags = flags;
-    this.#word = flagWord(slot);
+    this.#word = slotWord(slot) + Word.cancelled;
   }
 
   get cancelled(): boolean {
@@ -106,7 +75,7 @@ export class JobContext {
     if (typeof value === 'object' && value !== null) structuredClone(value);
     if (!this.#reported) {
       this.#reported = true;
-      Atomics.store(this.#flags, this.#word + Word.reported, 1);
+      Atomics.store(this.#flags, this.#word - Word.cancelled + Word.reported, 1);
     }
     void progressChannel().progress(this.#slot, this.id, value).catch(ignore);
   }

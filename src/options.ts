@@ -5,6 +5,7 @@
 import type { TransferListItem } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { messages } from './errors.js';
+import type { Executor } from './executor.js';
 import { JobHandle, type JobHandleInit } from './handle.js';
 
 /** Options of a single job, given to `submit`. Unknown keys are kept on `handle.options`. */
@@ -19,7 +20,11 @@ export interface SubmitOptions {
   transferList?: readonly TransferListItem[];
   /** Aborting it cancels the job, as `handle.cancel(signal.reason)` does. */
   signal?: AbortSignal;
-  /** ms of running time, counted from dispatch; past it the job is told to stop and rejects with `TimeoutError`. */
+  /**
+   * ms of running time, counted from the moment the job begins on its thread (not while it waits,
+   * nor while its input function builds the payload); past it the job is told to stop and rejects
+   * with `TimeoutError`. @default Infinity
+   */
   timeout?: number;
   /** Called with each progress value the job reports, as `handle.onProgress(callback)`. */
   onProgress?: (value: unknown) => void;
@@ -55,11 +60,17 @@ export interface PoolOptions extends Omit<PiscinaOptions, 'filename' | 'maxQueue
   /** Runs jobs in this process instead of in threads (I/O-bound work). Needs `concurrency`. */
   run?: InProcessRun;
   /**
-   * How many jobs may be handed to the workers at once. Default: twice `maxThreads`, so a thread
-   * that finishes a job finds the next one at hand; eight times `maxThreads` while the jobs being
-   * run are measured to take under 100 µs each, so that several travel to a thread in one message
-   * (a job queued behind them still starts within about a millisecond of work). A value given here
-   * (or set later) is used as it is, always.
+   * What runs the jobs, behind the pool's one seam (see `Executor`). Default: Piscina's threads
+   * for `filename`, the event loop for `run`. Give exactly one of `filename`, `run`, `executor`.
+   */
+  executor?: Executor;
+  /**
+   * How many jobs may be `running` at once (begun on a thread, or an in-process function called).
+   * How many more the executor sends ahead to keep its threads fed is its own business: such a job
+   * is still `queued`, and priority, `hold()`, `promote()` and a free `cancel()` reach it.
+   * Settable later (`pool.concurrency = n`; raising it dispatches at once). `Infinity` is
+   * accepted (no limit but the threads, or none for an in-process pool).
+   * @default maxThreads × concurrentTasksPerWorker (what the threads can run); required with `run`
    */
   concurrency?: number;
   /** A subclass of `JobHandle`: every handle of this pool is built as `new Handle(init)`. */
@@ -98,8 +109,10 @@ export const defaults = {
 export function checkPoolOptions(options: unknown): PoolOptions {
   if (options === null || typeof options !== 'object') throw new TypeError(messages.optionsObject('new Pool() options', options));
   const given = options as PoolOptions & Record<string, unknown>;
-  if (given.filename === undefined && given.run === undefined) throw new TypeError(messages.noModule());
-  if (given.filename !== undefined && given.run !== undefined) throw new TypeError(messages.bothModuleAndRun());
+  const kinds = [given.filename, given.run, given.executor].filter((value) => value !== undefined).length;
+  if (kinds === 0) throw new TypeError(messages.noModule());
+  if (kinds > 1) throw new TypeError(messages.bothModuleAndRun());
+  if (given.executor !== undefined && !isExecutor(given.executor)) throw new TypeError(messages.option('executor', 'an executor (attach, wake, takeBack, stop, close)', given.executor));
   if (given.filename !== undefined && typeof given.filename !== 'string' && !(given.filename instanceof URL)) {
     throw new TypeError(messages.option('filename', 'an absolute path, a file: URL string or a URL', given.filename));
   }
@@ -119,8 +132,10 @@ export function checkPoolOptions(options: unknown): PoolOptions {
 }
 
 export function checkConcurrency(value: unknown): number {
-  if (typeof value !== 'number') throw new TypeError(messages.option('concurrency', 'a non-negative integer', value));
-  if (!Number.isInteger(value) || value < 0) throw new RangeError(messages.option('concurrency', 'a non-negative integer', value));
+  if (typeof value !== 'number') throw new TypeError(messages.option('concurrency', 'a non-negative integer or Infinity', value));
+  if ((!Number.isInteger(value) && value !== Infinity) || value < 0) {
+    throw new RangeError(messages.option('concurrency', 'a non-negative integer or Infinity', value));
+  }
   return value;
 }
 
@@ -138,11 +153,15 @@ function checkNonNegative(option: string, value: unknown): void {
   if (Number.isNaN(value) || value < 0) throw new RangeError(messages.option(option, 'a non-negative number of ms', value));
 }
 
-/** Checks a submit options object; returns it unchanged (it becomes `handle.options`). */
+/**
+ * Checks a submit options object and returns a copy of it (it becomes `handle.options`): options
+ * are read once, at `submit`, so changing the object afterwards changes nothing, and a getter is
+ * read exactly once.
+ */
 export function checkSubmitOptions(options: unknown, method = 'submit'): SubmitOptions | undefined {
   if (options === undefined) return undefined;
   if (options === null || typeof options !== 'object') throw new TypeError(messages.optionsObject(`${method}() options`, options));
-  const given = options as SubmitOptions;
+  const given = { ...options } as SubmitOptions;
   const { name, priority, hold, transferList, signal, timeout, onProgress } = given;
   if (name !== undefined && typeof name !== 'string') throw new TypeError(messages.option('name', 'a string', name));
   if (priority !== undefined) {
@@ -159,6 +178,12 @@ export function checkSubmitOptions(options: unknown, method = 'submit'): SubmitO
     throw new TypeError(messages.option('onProgress', 'a function', onProgress));
   }
   return given;
+}
+
+function isExecutor(value: unknown): value is Executor {
+  if (value === null || typeof value !== 'object') return false;
+  const executor = value as Record<string, unknown>;
+  return ['attach', 'wake', 'takeBack', 'stop', 'close'].every((method) => typeof executor[method] === 'function');
 }
 
 function isAbortSignal(value: unknown): value is AbortSignal {

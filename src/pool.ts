@@ -1,21 +1,24 @@
 /**
  * Pool: the scheduler. The life of a job, top to bottom: `submit` makes a handle and queues it
- * (or holds it); `#dispatch` hands the next queued job to the executor whenever a slot is free;
- * `#stopped` frees the slot when the job has really stopped, dispatches the next one in the same
- * turn, and settles the handle. Cancel, hold, promote and priority changes go through `#owner`.
+ * (or holds it); the executor, whenever it has room, `#take`s the next one (its input function
+ * called then), still `queued`; `#started` makes it `running` once a thread began it; `#stopped`
+ * frees its slot when it has really stopped and settles the handle. Until it began, the pool can
+ * take a job back from the executor (`#takeBack`): hold, promote, priority, cancel and pause all
+ * reach it. Each goes through `#owner`.
  */
 import type { TransferListItem } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import { PoolClosedError, TimeoutError } from './errors.js';
-import type { Executor, ExecutorJob } from './executor.js';
+import type { Executor, ExecutorJob, JobSource } from './executor.js';
 import {
   deliverProgress,
   isThenable,
   JobHandle,
+  assignPriority,
   markRunning,
   ownerKey,
-  runStartCallbacks,
   runningJobOf,
+  runStartCallbacks,
   setCleanup,
   setRunningJob,
   setState,
@@ -38,7 +41,8 @@ import {
 } from './options.js';
 import { JobQueue } from './queue.js';
 import { Timer } from './timer.js';
-import { ThreadExecutor } from './thread-executor.js';
+import { ThreadExecutor } from './thread/executor.js';
+import { watchSignal } from './signals.js';
 
 /** Counts of jobs in each state now, and the pool's limits. */
 export interface PoolStats {
@@ -73,30 +77,46 @@ export type WorkerProxy<Module, H extends JobHandle<any, any> = JobHandle> = {
 
 const noOptions: SubmitOptions = Object.freeze({});
 
-/** A job the executor runs; lives from dispatch until the job has really stopped. */
-class RunningJob implements ExecutorJob {
+/**
+ * A job from the moment the pool first takes it out of its queue until it has really stopped.
+ * Its phase says where it is; its handle's state is what users see (`queued` through `handed`).
+ * A job taken back from the executor keeps its record, and with it its built payload: an input
+ * function is called once, however often the job is taken back and handed over again.
+ */
+class Dispatch implements ExecutorJob {
   readonly handle: JobHandle;
   readonly id: number;
   readonly name: string | undefined;
   readonly transferList: readonly TransferListItem[] | undefined;
-  readonly promoted: boolean;
+  promoted = false;
   input: unknown = undefined;
-  slot = -1;
-  /** True once the executor has it (a function input may still be building its payload). */
-  executing = false;
+  /** The payload is built (a value input, or an input function that has returned). */
+  built = false;
+  /**
+   * `idle`: in the pool's hands (queue, urgent list, held set); `building`: its input function's
+   * promise is pending; `handed`: the executor has it and it has not begun; `running`: begun and
+   * not stopped (cancelled or not); `stopped`.
+   */
+  phase: 'idle' | 'building' | 'handed' | 'running' | 'stopped' = 'idle';
+  /** In the urgent list (promoted, not yet taken). */
+  urgent = false;
   timer: Timer | undefined = undefined;
 
-  constructor(handle: JobHandle, options: SubmitOptions, promoted: boolean) {
+  constructor(handle: JobHandle, options: SubmitOptions) {
     this.handle = handle;
     this.id = handle.id;
     this.name = options.name;
     this.transferList = options.transferList;
-    this.promoted = promoted;
   }
 
   progress(value: unknown): void {
     deliverProgress(this.handle, value);
   }
+}
+
+/** `a` goes before `b`: higher priority, then submission order. */
+function before(a: JobHandle, b: JobHandle): boolean {
+  return a.priority > b.priority || (a.priority === b.priority && a.id < b.id);
 }
 
 export interface Pool<H extends JobHandle<any, any> = JobHandle> {
@@ -110,17 +130,30 @@ export interface Pool<H extends JobHandle<any, any> = JobHandle> {
 }
 
 /**
- * A worker-thread pool whose `submit()` returns a handle at once, while the job reaches a thread
- * only when a slot opens. Until then the handle can be held, reprioritised, promoted or cancelled.
+ * A worker-thread pool whose `submit()` returns a handle at once, while the job begins on a thread
+ * only when one is free for it. Until then the handle can be held, reprioritised, promoted or
+ * cancelled for free, even when the executor has already sent it ahead to a thread.
  */
 export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitter {
   readonly #executor: Executor;
   readonly #Handle: HandleClass;
+  /** Queued jobs in the pool's hands, in the order they go. */
   readonly #queue = new JobQueue<JobHandle>();
+  /** Promoted jobs not yet taken, first promoted first; entries no longer `urgent` are skipped. */
+  #urgent: Dispatch[] = [];
+  #urgentHead = 0;
   readonly #held = new Set<JobHandle>();
-  /** Set by the user; `undefined`: the executor's default, which follows how long jobs run. */
+  /** Jobs the executor has and has not begun. */
+  readonly #handed = new Set<Dispatch>();
+  /** The handed job that goes last (promoted ones aside); `undefined`: not known, look again. */
+  #lastHanded: Dispatch | undefined;
+  /** Jobs whose input function's promise is pending. */
+  readonly #building = new Set<Dispatch>();
+  /** Set by the user; `undefined`: the executor's capacity. */
   #concurrency: number | undefined;
-  /** Slots taken: jobs in the executor that have not really stopped (cancelled ones included). */
+  /** Handles in state `queued`, wherever they are (queue, urgent list, building, handed). */
+  #queued = 0;
+  /** Jobs begun and not yet really stopped (cancelled ones included): the slots taken. */
   #busy = 0;
   /** Handles in state `running`. */
   #running = 0;
@@ -133,7 +166,6 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   #closed = false;
   #closing: Promise<void> | undefined;
   #idle = true;
-  #dispatching = false;
   #idleWaiters: (() => void)[] = [];
 
   readonly #owner: HandleOwner = {
@@ -143,38 +175,63 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     },
     hold: (handle) => {
       // A closing pool runs what is queued; a job held now would never be started by anyone.
-      if (this.#closed) return;
-      this.#queue.remove(handle);
+      if (this.#closed || !this.#withdraw(handle)) return;
+      this.#queued--;
       setState(handle, 'held');
       this.#held.add(handle);
       this.#checkIdle();
     },
-    promote: (handle) => {
-      if (!this.#held.delete(handle)) this.#queue.remove(handle);
-      this.#launch(handle, true);
-    },
+    promote: (handle) => this.#promote(handle),
     cancel: (handle, reason) => this.#cancel(handle, 'cancelled', reason),
-    reprioritise: (handle) => this.#queue.update(handle),
+    reprioritise: (handle, priority) => {
+      const dispatch = runningJobOf(handle) as Dispatch | undefined;
+      if (dispatch?.phase === 'handed' && !dispatch.promoted) {
+        if (!this.#takeBack(dispatch)) return false;
+        assignPriority(handle, priority);
+        this.#queue.push(handle);
+      } else {
+        assignPriority(handle, priority);
+        if (this.#queue.has(handle)) this.#queue.update(handle);
+      }
+      if (handle.state === 'queued') this.#preempt(handle);
+      this.#pump();
+      return true;
+    },
+  };
+
+  /** What the executor sees of the pool: see executor.ts. */
+  readonly #source: JobSource = {
+    take: (promotedOnly) => this.#take(promotedOnly === true),
+    nextName: () => {
+      const next = this.#nextUrgent()?.handle ?? (this.#mayHandOver() ? this.#queue.peek() : undefined);
+      return next === undefined ? null : (next.options as SubmitOptions).name;
+    },
+    waiting: () => this.#queue.size + this.#urgent.length - this.#urgentHead,
+    started: (job, at) => this.#started(job as Dispatch, at),
+    stopped: (job, failed, value) => this.#stopped(job as Dispatch, failed, value),
+    returned: (job) => this.#returned(job as Dispatch),
   };
 
   constructor(options: PoolOptions & { Handle?: new (init: any) => H }) {
     super();
     const checked = checkPoolOptions(options);
     this.#Handle = checked.Handle ?? JobHandle;
-    if (checked.run !== undefined) {
+    if (checked.executor !== undefined) {
+      this.#executor = checked.executor;
+    } else if (checked.run !== undefined) {
       this.#executor = new InProcessExecutor(checked.run, checked.abortGrace ?? defaults.abortGrace);
-      this.#concurrency = checked.concurrency!;
     } else {
       this.#executor = new ThreadExecutor(checked);
-      this.#concurrency = checked.concurrency;
     }
+    this.#concurrency = checked.concurrency;
+    this.#executor.attach(this.#source);
   }
 
   /**
-   * Returns a handle at once. The job is handed to the workers when a slot is free — before this
-   * returns if one is free now. `input` is any structured-cloneable value, or a function called at
-   * dispatch whose (awaited) result is the input. Throws only for bad option types; a closed pool
-   * gives a handle already rejected with `PoolClosedError`.
+   * Returns a handle at once; the job begins when a thread is free for it. `input` is any
+   * structured-cloneable value, or a function called when the job is handed over, whose (awaited)
+   * result is the input. Throws only for bad option types; a closed pool gives a handle already
+   * rejected with `PoolClosedError`.
    */
   submit<T = unknown>(input: unknown, options?: SubmitOptions): PoolHandle<H, T> {
     const checked = checkSubmitOptions(options);
@@ -182,7 +239,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     if (this.#closed) {
       this.#rejected++;
       settle(handle, 'rejected', new PoolClosedError());
-      this.emit('done', handle);
+      this.#emitDone(handle);
       return handle as PoolHandle<H, T>;
     }
     if (checked !== undefined) {
@@ -192,12 +249,10 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         if (signal.aborted) {
           this.#cancelled++;
           settle(handle, 'cancelled', signal.reason);
-          this.emit('done', handle);
+          this.#emitDone(handle);
           return handle as PoolHandle<H, T>;
         }
-        const onAbort = () => handle.cancel(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        setCleanup(handle, () => signal.removeEventListener('abort', onAbort));
+        watchSignal(handle, signal);
       }
       if (checked.hold === true) {
         setState(handle, 'held');
@@ -209,115 +264,300 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     return handle as PoolHandle<H, T>;
   }
 
+  /** `handle` (new, or started from held) joins the queue, and goes out if there is room. */
   #enqueue(handle: JobHandle): void {
-    if (this.#queue.size === 0 && this.#canDispatch(handle)) {
-      this.#launch(handle);
-      return;
-    }
     setState(handle, 'queued');
-    this.#queue.push(handle);
+    this.#queued++;
     this.#idle = false;
+    const dispatch = runningJobOf(handle) as Dispatch | undefined;
+    // Its input function is still building the payload: it joins the queue when that is done.
+    if (dispatch?.phase === 'building') return;
+    if (dispatch?.promoted === true) this.#pushUrgent(dispatch);
+    else {
+      this.#queue.push(handle);
+      this.#preempt(handle);
+    }
+    this.#pump();
   }
 
-  /** A slot is free for `handle`: the limit may depend on its export when the user set none. */
-  #canDispatch(handle: JobHandle): boolean {
-    const limit = this.#concurrency ?? this.#executor.defaultConcurrency((handle.options as SubmitOptions).name);
+  /** Asks the executor to take what it has room for. */
+  #pump(): void {
+    this.#executor.wake();
+  }
+
+  /** Whether a job that is not promoted may be handed over now. */
+  #mayHandOver(): boolean {
+    if (this.#paused) return false;
+    const given = this.#concurrency ?? this.#executor.capacity;
     // A closing pool runs its queue even at concurrency 0: close() must be able to finish.
-    return this.#busy < (this.#closed ? Math.max(1, limit) : limit) && !this.#paused;
+    const limit = this.#closed ? Math.max(1, given) : given;
+    // At or above what the executor can run, the executor's own room is the limit: it may send
+    // jobs ahead. Below it, no more jobs are handed over than may run.
+    return limit >= this.#executor.capacity || this.#busy + this.#handed.size < limit;
   }
 
-  #dispatch(): void {
-    // Re-entered when a job settles during its own dispatch (a throwing input function, a cancel
-    // from onStart): the outer loop goes on, and the stack stays flat however many do so.
-    if (this.#dispatching) return;
-    this.#dispatching = true;
-    try {
-      while (this.#queue.size > 0 && this.#canDispatch(this.#queue.peek()!)) this.#launch(this.#queue.pop()!);
-    } finally {
-      this.#dispatching = false;
+  #nextUrgent(): Dispatch | undefined {
+    while (this.#urgentHead < this.#urgent.length) {
+      const dispatch = this.#urgent[this.#urgentHead]!;
+      if (dispatch.urgent) return dispatch;
+      this.#urgent[this.#urgentHead++] = undefined as unknown as Dispatch;
+    }
+    if (this.#urgentHead > 0) {
+      this.#urgent = [];
+      this.#urgentHead = 0;
+    }
+    return undefined;
+  }
+
+  #pushUrgent(dispatch: Dispatch): void {
+    dispatch.urgent = true;
+    this.#urgent.push(dispatch);
+  }
+
+  /** The executor has room: the next job, its payload built, or `undefined`. */
+  #take(promotedOnly: boolean): Dispatch | undefined {
+    for (;;) {
+      let dispatch = this.#nextUrgent();
+      if (dispatch !== undefined) {
+        this.#urgentHead++;
+        dispatch.urgent = false;
+      } else {
+        if (promotedOnly || !this.#mayHandOver()) return undefined;
+        const handle = this.#queue.peek();
+        if (handle === undefined) return undefined;
+        dispatch = runningJobOf(handle) as Dispatch | undefined;
+        if (dispatch === undefined) {
+          dispatch = new Dispatch(handle, handle.options as SubmitOptions);
+          setRunningJob(handle, dispatch);
+        }
+        if (!dispatch.built && typeof handle.input === 'function' && this.#building.size >= this.#limitForBuilding()) return undefined;
+        this.#queue.pop();
+      }
+      if (!dispatch.built && !this.#build(dispatch)) continue;
+      dispatch.phase = 'handed';
+      this.#handed.add(dispatch);
+      if (!dispatch.promoted && (this.#lastHanded === undefined || before(this.#lastHanded.handle, dispatch.handle))) this.#lastHanded = dispatch;
+      return dispatch;
     }
   }
 
-  /** Hands a job to the executor now: its input function, if any, is called here. */
-  #launch(handle: JobHandle, promoted = false): void {
-    this.#busy++;
-    this.#running++;
-    this.#idle = false;
-    const options = handle.options as SubmitOptions;
-    const job = new RunningJob(handle, options, promoted);
-    setRunningJob(handle, job);
-    markRunning(handle);
-    this.emit('start', handle);
-    runStartCallbacks(handle);
-    // A 'start' listener or an onStart callback may have cancelled it already.
-    if (handle.state !== 'running') {
-      this.#stopped(job, 'rejected', undefined);
-      return;
-    }
-    if (options.timeout !== undefined && options.timeout !== Infinity) {
-      const timeout = options.timeout;
-      job.timer = new Timer(() => this.#cancel(handle, 'rejected', new TimeoutError(timeout)), timeout);
-    }
-    const input = handle.input;
+  /** How many input functions may be building their payloads at once. */
+  #limitForBuilding(): number {
+    return Math.max(1, Math.min(this.#concurrency ?? this.#executor.capacity, 2 * this.#executor.capacity));
+  }
+
+  /**
+   * Builds the payload: a value is its own; a function is called now. Returns true if it is
+   * built; false if it is building (it comes back to the queue when done) or failed.
+   */
+  #build(dispatch: Dispatch): boolean {
+    const input = dispatch.handle.input;
     if (typeof input !== 'function') {
-      this.#execute(job, input);
-      return;
+      dispatch.input = input;
+      dispatch.built = true;
+      return true;
     }
     let payload: unknown;
+    let then: unknown;
     try {
       payload = input();
+      // A `then` getter is read once, here, and may throw: that fails this job only.
+      then = typeof payload === 'object' || typeof payload === 'function' ? (payload as { then?: unknown } | null)?.then : undefined;
     } catch (error) {
-      this.#stopped(job, 'rejected', error);
-      return;
+      this.#failUnstarted(dispatch, error);
+      return false;
     }
-    if (isThenable(payload)) {
-      Promise.resolve(payload).then(
-        (built) => this.#execute(job, built),
-        (error: unknown) => this.#stopped(job, 'rejected', error),
-      );
-    } else {
-      this.#execute(job, payload);
+    if (typeof then !== 'function') {
+      dispatch.input = payload;
+      dispatch.built = true;
+      return true;
     }
-  }
-
-  #execute(job: RunningJob, input: unknown): void {
-    // Cancelled (or timed out) while its payload was being built: it never reaches a worker.
-    if (job.handle.state !== 'running') {
-      this.#stopped(job, 'rejected', undefined);
-      return;
-    }
-    job.input = input;
-    job.executing = true;
-    let result: Promise<unknown>;
-    try {
-      result = this.#executor.run(job);
-    } catch (error) {
-      result = Promise.reject(error);
-    }
-    result.then(
-      (value) => this.#stopped(job, 'fulfilled', value),
-      (error: unknown) => this.#stopped(job, 'rejected', error),
+    dispatch.phase = 'building';
+    this.#building.add(dispatch);
+    new Promise((resolve, reject) => (then as PromiseLike<unknown>['then']).call(payload, resolve, reject)).then(
+      (built) => {
+        if (dispatch.phase !== 'building') return;
+        this.#building.delete(dispatch);
+        dispatch.phase = 'idle';
+        dispatch.input = built;
+        dispatch.built = true;
+        const handle = dispatch.handle;
+        if (handle.state === 'queued') {
+          if (dispatch.promoted) this.#pushUrgent(dispatch);
+          else {
+            this.#queue.push(handle);
+            this.#preempt(handle);
+          }
+        }
+        this.#pump();
+      },
+      (error: unknown) => {
+        if (dispatch.phase !== 'building') return;
+        this.#building.delete(dispatch);
+        dispatch.phase = 'idle';
+        this.#failUnstarted(dispatch, error);
+        this.#pump();
+      },
     );
+    return false;
   }
 
-  /** The job has really stopped: free its slot, dispatch the next job, settle the handle. */
-  #stopped(job: RunningJob, status: 'fulfilled' | 'rejected', value: unknown): void {
-    job.timer?.clear();
-    this.#busy--;
-    const handle = job.handle;
+  /** A job that never began fails (its input function threw, its input could not be sent). */
+  #failUnstarted(dispatch: Dispatch, error: unknown): void {
+    const handle = dispatch.handle;
+    dispatch.phase = 'stopped';
     setRunningJob(handle, undefined);
-    const settles = handle.state === 'running';
-    if (settles) {
-      this.#running--;
-      if (status === 'fulfilled') this.#fulfilled++;
-      else this.#rejected++;
-    }
-    this.#dispatch();
-    if (settles) {
-      settle(handle, status, value);
-      this.emit('done', handle);
-    }
+    if (handle.state === 'queued') this.#queued--;
+    else if (handle.state === 'held') this.#held.delete(handle);
+    else return;
+    this.#rejected++;
+    settle(handle, 'rejected', error);
+    this.#emitDone(handle);
     this.#checkIdle();
+  }
+
+  /** The executor says the job began on its thread (or, in process, its function was called). */
+  #started(dispatch: Dispatch, at: number): void {
+    if (dispatch.phase !== 'handed') return;
+    this.#handed.delete(dispatch);
+    if (this.#lastHanded === dispatch) this.#lastHanded = undefined;
+    dispatch.phase = 'running';
+    this.#busy++;
+    const handle = dispatch.handle;
+    if (handle.state !== 'queued') {
+      // Settled while the executor was being asked for it back: it stops at once.
+      this.#executor.stop(dispatch);
+      return;
+    }
+    this.#queued--;
+    this.#running++;
+    markRunning(handle, at);
+    const timeout = (handle.options as SubmitOptions).timeout;
+    if (timeout !== undefined && timeout !== Infinity) {
+      const left = Math.max(0, timeout - (performance.now() - at));
+      dispatch.timer = new Timer(() => this.#cancel(handle, 'rejected', new TimeoutError(timeout)), left);
+    }
+    this.emit('start', handle);
+    runStartCallbacks(handle);
+  }
+
+  /** The job has really stopped: free its slot, settle its handle, let the executor take more. */
+  #stopped(dispatch: Dispatch, failed: boolean, value: unknown): void {
+    if (dispatch.phase === 'handed') {
+      // It never began: its input could not be sent.
+      this.#handed.delete(dispatch);
+      if (this.#lastHanded === dispatch) this.#lastHanded = undefined;
+      this.#failUnstarted(dispatch, value);
+      this.#pump();
+      return;
+    }
+    if (dispatch.phase !== 'running') return;
+    dispatch.phase = 'stopped';
+    dispatch.timer?.clear();
+    this.#busy--;
+    const handle = dispatch.handle;
+    setRunningJob(handle, undefined);
+    if (handle.state === 'running') {
+      this.#running--;
+      if (failed) this.#rejected++;
+      else this.#fulfilled++;
+      settle(handle, failed ? 'rejected' : 'fulfilled', value);
+      this.#emitDone(handle);
+    }
+    this.#pump();
+    this.#checkIdle();
+  }
+
+  /** The executor gives back a job it had not begun: it waits again, in its place. */
+  #returned(dispatch: Dispatch): void {
+    if (dispatch.phase !== 'handed') return;
+    this.#handed.delete(dispatch);
+    if (this.#lastHanded === dispatch) this.#lastHanded = undefined;
+    dispatch.phase = 'idle';
+    const handle = dispatch.handle;
+    if (handle.state === 'queued') {
+      if (dispatch.promoted) this.#pushUrgent(dispatch);
+      else this.#queue.push(handle);
+    }
+    this.#pump();
+  }
+
+  /** Asks the executor for a handed job back; false if it began (it is `running` now). */
+  #takeBack(dispatch: Dispatch): boolean {
+    if (!this.#executor.takeBack(dispatch)) return false;
+    this.#handed.delete(dispatch);
+    if (this.#lastHanded === dispatch) this.#lastHanded = undefined;
+    dispatch.phase = 'idle';
+    return true;
+  }
+
+  /** Takes back every handed job that is not promoted, back into the queue (pause, promote, a lower limit). */
+  #takeBackAll(): void {
+    for (const dispatch of [...this.#handed]) {
+      if (!dispatch.promoted && this.#takeBack(dispatch)) this.#queue.push(dispatch.handle);
+    }
+  }
+
+  /**
+   * `handle` just joined the queue: if it goes before jobs already handed over and not begun,
+   * those come back, so that it is the next to begin. O(1) unless it does.
+   */
+  #preempt(handle: JobHandle): void {
+    if (this.#handed.size === 0) return;
+    let last = this.#lastHanded;
+    if (last === undefined) {
+      for (const dispatch of this.#handed) if (!dispatch.promoted && (last === undefined || before(last.handle, dispatch.handle))) last = dispatch;
+      if (last === undefined) return;
+      this.#lastHanded = last;
+    }
+    if (!before(handle, last.handle)) return;
+    for (const dispatch of [...this.#handed]) {
+      if (!dispatch.promoted && before(handle, dispatch.handle) && this.#takeBack(dispatch)) this.#queue.push(dispatch.handle);
+    }
+  }
+
+  /**
+   * Takes a queued (or held) job out of wherever it waits, so that the caller can put it elsewhere.
+   * Returns false if it turned out to have begun: it is `running` now.
+   */
+  #withdraw(handle: JobHandle): boolean {
+    const dispatch = runningJobOf(handle) as Dispatch | undefined;
+    if (dispatch === undefined) {
+      this.#queue.remove(handle);
+      return true;
+    }
+    switch (dispatch.phase) {
+      case 'handed':
+        return this.#takeBack(dispatch);
+      case 'idle':
+        if (dispatch.urgent) dispatch.urgent = false;
+        else this.#queue.remove(handle);
+        return true;
+      default:
+        // building: it stays building; what it builds is kept for when the job goes on.
+        return dispatch.phase === 'building';
+    }
+  }
+
+  #promote(handle: JobHandle): void {
+    if (handle.state === 'held') {
+      this.#held.delete(handle);
+      setState(handle, 'queued');
+      this.#queued++;
+      this.#idle = false;
+    } else if (!this.#withdraw(handle)) {
+      return;
+    }
+    let dispatch = runningJobOf(handle) as Dispatch | undefined;
+    if (dispatch === undefined) {
+      dispatch = new Dispatch(handle, handle.options as SubmitOptions);
+      setRunningJob(handle, dispatch);
+    }
+    dispatch.promoted = true;
+    if (dispatch.phase !== 'building') this.#pushUrgent(dispatch);
+    // Jobs sent ahead would begin before it on their threads: they come back.
+    this.#takeBackAll();
+    this.#pump();
   }
 
   /**
@@ -325,64 +565,80 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * TimeoutError, and tells a running job to stop. Returns false if it had settled already.
    */
   #cancel(handle: JobHandle, status: 'cancelled' | 'rejected', reasonOrError: unknown): boolean {
+    const dispatch = runningJobOf(handle) as Dispatch | undefined;
     switch (handle.state) {
       case 'held':
         this.#held.delete(handle);
+        if (dispatch?.phase === 'building') this.#abandon(dispatch);
         break;
       case 'queued':
-        this.#queue.remove(handle);
+        if (dispatch?.phase === 'building') {
+          this.#abandon(dispatch);
+        } else if (!this.#withdraw(handle)) {
+          // It began just now: cancel it as a running job.
+          return this.#cancel(handle, status, reasonOrError);
+        }
+        this.#queued--;
+        setRunningJob(handle, undefined);
         break;
-      case 'running': {
+      case 'running':
         this.#running--;
-        const job = runningJobOf(handle) as RunningJob;
-        job.timer?.clear();
+        dispatch!.timer?.clear();
         // The slot stays taken until the job has really stopped (#stopped frees it).
-        if (job.executing) this.#executor.stop(job);
+        this.#executor.stop(dispatch!);
         break;
-      }
       default:
         return false;
     }
     if (status === 'cancelled') this.#cancelled++;
     else this.#rejected++;
     settle(handle, status, reasonOrError);
-    this.emit('done', handle);
+    this.#emitDone(handle);
+    this.#pump();
     this.#checkIdle();
     return true;
   }
 
+  /** An input function's pending promise no longer matters: the job is gone. */
+  #abandon(dispatch: Dispatch): void {
+    dispatch.phase = 'stopped';
+    this.#building.delete(dispatch);
+  }
+
+  #emitDone(handle: JobHandle): void {
+    if (this.listenerCount('done') > 0) queueMicrotask(() => this.emit('done', handle));
+  }
+
   #checkIdle(): void {
-    if (this.#idle || this.#queue.size > 0 || this.#busy > 0) return;
+    if (this.#idle || this.#queued > 0 || this.#busy > 0) return;
     this.#idle = true;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
-    this.emit('idle');
+    if (this.listenerCount('idle') > 0) queueMicrotask(() => this.emit('idle'));
   }
 
   /**
-   * How many jobs may be handed to the workers at once. Raising it dispatches at once. Unless set,
-   * it is twice the threads (`maxThreads`), and eight times for jobs of an export measured to run
-   * under 100 µs (then several go to a thread in one message; see the README). Read without a value
-   * set, it gives the limit for the job at the head of the queue, or, with none queued, for the
-   * export of the job that finished last.
+   * How many jobs may be running at once (begun on a thread). Unless set, what the threads can
+   * run: `maxThreads` × `concurrentTasksPerWorker`. Raising it dispatches at once.
    */
   get concurrency(): number {
-    if (this.#concurrency !== undefined) return this.#concurrency;
-    const head = this.#queue.peek();
-    return this.#executor.defaultConcurrency(head === undefined ? null : (head.options as SubmitOptions).name);
+    return this.#concurrency ?? this.#executor.capacity;
   }
 
   set concurrency(value: number) {
-    this.#concurrency = checkConcurrency(value);
-    this.#dispatch();
+    const lowered = checkConcurrency(value) < this.concurrency;
+    this.#concurrency = value;
+    // Jobs sent ahead would begin past the new limit: they come back.
+    if (lowered && value < this.#executor.capacity) this.#takeBackAll();
+    this.#pump();
   }
 
   /** Counts of jobs in each state now. */
   get stats(): PoolStats {
     return {
       held: this.#held.size,
-      queued: this.#queue.size,
+      queued: this.#queued,
       running: this.#running,
       fulfilled: this.#fulfilled,
       rejected: this.#rejected,
@@ -392,20 +648,28 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     };
   }
 
-  /** Stops dispatching queued jobs; running jobs go on. No effect once the pool is closing (its queue must run out). */
+  /**
+   * Stops jobs from beginning: jobs sent ahead to a thread come back to the queue; running jobs
+   * go on. No effect once the pool is closing (its queue must run out).
+   */
   pause(): void {
-    if (!this.#closed) this.#paused = true;
+    if (this.#closed) return;
+    this.#paused = true;
+    this.#takeBackAll();
   }
 
-  /** Dispatches queued jobs again. */
+  /** Lets queued jobs begin again. */
   resume(): void {
     this.#paused = false;
-    this.#dispatch();
+    this.#pump();
   }
 
-  /** Resolves when nothing is queued or running (held jobs do not count). */
+  /**
+   * Resolves when nothing is queued or running (held jobs do not count). A cancelled or timed-out
+   * job counts as running until it has really stopped (or `abortGrace` passed).
+   */
   idle(): Promise<void> {
-    if (this.#queue.size === 0 && this.#busy === 0) return Promise.resolve();
+    if (this.#queued === 0 && this.#busy === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -451,18 +715,26 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     }
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
+    this.#paused = false;
     const reason = new PoolClosedError('the pool was closed before the job started');
     for (const handle of [...this.#held]) this.#cancel(handle, 'cancelled', reason);
     if (options.cancelQueued === true) {
+      for (const dispatch of [...this.#handed]) this.#cancel(dispatch.handle, 'cancelled', reason);
+      for (let index = this.#urgentHead; index < this.#urgent.length; index++) {
+        const dispatch = this.#urgent[index]!;
+        if (dispatch.urgent) this.#cancel(dispatch.handle, 'cancelled', reason);
+      }
       for (const handle of this.#queue.drain()) {
         // drain() emptied the queue already: settle each as #cancel would.
+        this.#queued--;
         this.#cancelled++;
+        setRunningJob(handle, undefined);
         settle(handle, 'cancelled', reason);
-        this.emit('done', handle);
+        this.#emitDone(handle);
       }
+      for (const dispatch of [...this.#building]) this.#cancel(dispatch.handle, 'cancelled', reason);
     }
-    this.#paused = false;
-    this.#dispatch();
+    this.#pump();
     this.#checkIdle();
     this.#closing = this.idle().then(() => this.#executor.close());
     return this.#closing;

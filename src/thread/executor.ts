@@ -1,0 +1,679 @@
+/**
+ * The executor that runs jobs on Piscina's worker threads: the only file that touches Piscina.
+ *
+ * It keeps each thread fed with two tasks, the one it runs and the next, so that a thread finishing
+ * a job finds the next one at hand (Piscina's `concurrentTasksPerWorker` is doubled for that; a
+ * gate in the thread runs one at a time). A task carries one job, or several brief jobs of one
+ * export (brief.ts). Every job sent is still `queued`: it begins only once its thread claims it
+ * (layout.ts), and until then the pool can take it back. The main thread learns of each begin by
+ * waiting on the block's `begun` word, and of each end by the task's reply or, within a batch, by
+ * the result the thread stored in shared memory before it began the next job.
+ *
+ * When a task comes back and the pool has nothing to give, the freed thread takes over jobs that
+ * another thread has not begun (they are taken back and sent again): no thread waits while a job
+ * it could run waits behind another.
+ */
+import type { TransferListItem } from 'node:worker_threads';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deserialize } from 'node:v8';
+import { MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { Piscina, queueOptionsSymbol, transferableSymbol, valueSymbol } from 'piscina';
+import { messages } from '../errors.js';
+import type { Executor, ExecutorJob, JobSource } from '../executor.js';
+import { progressChannelKey, type ProgressReceiver } from '../job-context.js';
+import { defaults, type PoolOptions } from '../options.js';
+import { Timer } from '../timer.js';
+import { BriefPolicy } from './brief.js';
+import type { BatchEnvelope, Envelope } from './entry.js';
+import { Claim, Control, newBlock, Outcome, slotsPerBlock, slotWord, slotWords, storedResultBytes, timesOf, Word } from './layout.js';
+import { isTransported, notCloneable, revive, workerExited } from './replies.js';
+import { UrgentFirstQueue, urgent } from './urgent-queue.js';
+
+// entry.ts under tsx, entry.js once built: the entry sits next to this file, with its extension.
+const threadEntry = fileURLToPath(new URL(`./entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
+/** ms after which a batch stops at the next job boundary; the jobs it did not reach go back. */
+const batchBudget = 1;
+/** Brief jobs sent in one task at the most. */
+const batchMost = 16;
+/** Tasks out per job a thread can run: the one it runs and the next. */
+const tasksPerPlace = 2;
+
+/** One Piscina task out: one job, or a batch. */
+class Task {
+  readonly posts: Post[];
+  /** How many tasks had come back when this one was posted. */
+  readonly postedAfter: number;
+  /** Index of the first post not yet seen begun (or taken back). */
+  next = 0;
+  constructor(posts: Post[], postedAfter: number) {
+    this.posts = posts;
+    this.postedAfter = postedAfter;
+  }
+}
+
+/** One job sent in a task, from the executor's side. Its slot is its own while the post lives. */
+class Post {
+  readonly job: ExecutorJob;
+  readonly slot: number;
+  readonly block: Int32Array;
+  readonly word: number;
+  /** `sent`: not begun; `begun`: its thread claimed it; `takenBack`; `finished`: the pool was told it stopped. */
+  state: 'sent' | 'begun' | 'takenBack' | 'finished' = 'sent';
+  stopping = false;
+  graceTimer: Timer | undefined = undefined;
+  /** Set while a finished job waits for its progress channel to catch up. */
+  whenFlushed: (() => void) | undefined = undefined;
+  flushed = false;
+
+  constructor(job: ExecutorJob, slot: number, block: Int32Array) {
+    this.job = job;
+    this.slot = slot;
+    this.block = block;
+    this.word = slotWord(slot);
+  }
+
+  load(offset: number): number {
+    return Atomics.load(this.block, this.word + offset);
+  }
+}
+
+export class ThreadExecutor implements Executor {
+  readonly #piscina: Piscina;
+  readonly #filename: string;
+  readonly #name: string;
+  readonly #abortGrace: number;
+  /** Jobs one thread runs at once (`concurrentTasksPerWorker`). */
+  readonly #perThread: number;
+  readonly #capacity: number;
+  #source: JobSource | undefined;
+  readonly #blocks: Int32Array[] = [];
+  readonly #stores: Uint8Array[] = [];
+  /** The live post of each slot. */
+  readonly #posts: (Post | undefined)[] = [];
+  readonly #freeSlots: number[] = [];
+  /** The live post of each job handed over (sent, begun, or stopping). */
+  readonly #postOf = new Map<ExecutorJob, Post>();
+  readonly #tasks = new Set<Task>();
+  /** Posts sent and not yet seen begun, per block: the block is watched while there are any. */
+  readonly #unbegun: number[] = [];
+  readonly #watching: boolean[] = [];
+  readonly #brief = new BriefPolicy();
+  /** Jobs whose batch could not be posted: they go one per task. */
+  readonly #alone = new WeakSet<ExecutorJob>();
+  readonly #channels = new Set<MessagePort>();
+  #waking = false;
+  #wakeAgain = false;
+  /** Tasks that have come back so far. */
+  #answers = 0;
+  /** Tasks that failed as their thread exited before any job of theirs began, since a job last began. */
+  #failedStarts = 0;
+  /** Set once the threads cannot start: every job fails with it. */
+  #broken: Error | undefined;
+  /** Jobs that finished and wait for their last progress values; see #finished. */
+  #flushing = 0;
+  #keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(options: PoolOptions) {
+    const { filename, name, concurrency, Handle, abortGrace, run, executor, concurrentTasksPerWorker, ...piscinaOptions } = options;
+    this.#filename = modulePath(filename!);
+    this.#name = name ?? 'default';
+    this.#abortGrace = abortGrace ?? defaults.abortGrace;
+    this.#perThread = Math.max(1, concurrentTasksPerWorker ?? 1);
+    this.#piscina = startPiscina({
+      idleTimeout: defaults.idleTimeout,
+      // Piscina re-queues a task it could not place at the tail unless told otherwise; the few
+      // tasks it holds were sent in the pool's order and must start in that order.
+      stricterFIFO: true,
+      // Promoted jobs first: a promoted job is posted at once, and is next for the first free thread.
+      taskQueue: new UrgentFirstQueue(),
+      // Piscina's run and wait histograms are not exposed by lazypool: not worth two clock reads
+      // and two histogram records per job.
+      recordTiming: false,
+      ...piscinaOptions,
+      // The next task waits in the thread, behind the gate in entry.ts.
+      concurrentTasksPerWorker: tasksPerPlace * this.#perThread,
+      filename: threadEntry,
+    });
+    this.#capacity = Math.max(1, this.#piscina.maxThreads * this.#perThread);
+    this.#piscina.on('message', (message: unknown) => this.#onThreadMessage(message));
+    // A reply for a task Piscina already aborted arrives as an 'error' event; the job it belongs
+    // to has settled, so it is only worth a warning, never a crash.
+    this.#piscina.on('error', (error: Error) => {
+      process.emitWarning(error.message, { type: 'LazypoolWorkerWarning', detail: error.stack });
+    });
+  }
+
+  get threads(): number {
+    return this.#piscina.threads.length;
+  }
+
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  attach(source: JobSource): void {
+    this.#source = source;
+  }
+
+  wake(): void {
+    if (this.#waking) {
+      this.#wakeAgain = true;
+      return;
+    }
+    this.#waking = true;
+    try {
+      do {
+        this.#wakeAgain = false;
+        this.#fill();
+      } while (this.#wakeAgain);
+    } finally {
+      this.#waking = false;
+    }
+  }
+
+  /** Takes what the pool gives while there is room (promoted jobs past it), and posts it. */
+  #fill(): void {
+    const source = this.#source!;
+    for (;;) {
+      const full = this.#tasks.size >= tasksPerPlace * this.#capacity;
+      const job = source.take(full);
+      if (job === undefined) return;
+      if (this.#broken !== undefined) {
+        source.stopped(job, true, this.#broken);
+        continue;
+      }
+      if (job.promoted || !this.#batchable(job)) {
+        this.#post([job]);
+        continue;
+      }
+      // A fair share of what waits for each task the threads can hold, within batchMost.
+      const size = Math.min(batchMost, Math.max(2, Math.ceil((source.waiting() + 1) / (tasksPerPlace * this.#capacity))));
+      const batch = [job];
+      let straggler: ExecutorJob | undefined;
+      while (batch.length < size && source.nextName() === job.name) {
+        const next = source.take(false);
+        if (next === undefined) break;
+        if (next.promoted || !this.#batchable(next)) {
+          straggler = next;
+          break;
+        }
+        batch.push(next);
+      }
+      this.#post(batch);
+      if (straggler !== undefined) this.#post([straggler]);
+    }
+  }
+
+  takeBack(job: ExecutorJob): boolean {
+    const post = this.#postOf.get(job);
+    if (post === undefined) return true;
+    if (post.state === 'sent') {
+      if (Atomics.compareExchange(post.block, post.word + Word.claim, Claim.waiting, Claim.takenBack) === Claim.waiting) {
+        this.#forget(post, 'takenBack');
+        return true;
+      }
+      this.#begun(post);
+    }
+    return false;
+  }
+
+  stop(job: ExecutorJob): void {
+    const post = this.#postOf.get(job);
+    if (post === undefined || post.state !== 'begun' || post.stopping) return;
+    post.stopping = true;
+    Atomics.store(post.block, post.word + Word.cancelled, 1);
+    Atomics.notify(post.block, post.word + Word.cancelled);
+    post.graceTimer = new Timer(() => this.#forceStop(post), this.#abortGrace);
+    // Its handle has settled: progress it still owes is of no use to anyone.
+    post.whenFlushed?.();
+  }
+
+  async close(): Promise<void> {
+    await this.#piscina.close();
+    for (const port of this.#channels) port.close();
+    this.#channels.clear();
+  }
+
+  /** Worth batching: an export measured to run briefly, whose input is copied (not moved). */
+  #batchable(job: ExecutorJob): boolean {
+    if (job.transferList !== undefined || this.#alone.has(job)) return false;
+    const input = job.input;
+    if (typeof input === 'object' && input !== null) {
+      try {
+        if (isMovable(input)) return false;
+      } catch {
+        // A Proxy whose `has` trap throws: sent alone, it fails as it would have.
+        return false;
+      }
+    }
+    return this.#brief.isBrief(this.#exportOf(job));
+  }
+
+  /** The export a job runs: its `name`, else the pool's default. */
+  #exportOf(job: ExecutorJob): string {
+    return job.name ?? this.#name;
+  }
+
+  /** Sends `jobs` to a thread in one Piscina task. */
+  #post(jobs: ExecutorJob[]): void {
+    if (jobs.length === 0) return;
+    const source = this.#source!;
+    const posts: Post[] = [];
+    let block: number | undefined;
+    const inputs: unknown[] = [];
+    for (const job of jobs) {
+      let input = job.input;
+      if (jobs.length > 1 && typeof input === 'object' && input !== null) {
+        // Batch-mates share one message, and structured clone keeps shared references within a
+        // message: a job must get its own copy, as it would alone.
+        try {
+          input = structuredClone(input);
+        } catch (error) {
+          source.stopped(job, true, explainUnsent(job, error));
+          continue;
+        }
+      }
+      const slot = this.#acquireSlot(block);
+      if (slot === undefined) {
+        // The batch's block is full: the rest go in a task of their own.
+        this.#post(jobs.slice(jobs.indexOf(job)));
+        break;
+      }
+      block = Math.floor(slot / slotsPerBlock);
+      posts.push(this.#admit(job, slot));
+      inputs.push(input);
+    }
+    if (posts.length === 0) return;
+    const task = new Task(posts, this.#answers);
+    this.#tasks.add(task);
+    let reply: Promise<unknown>;
+    try {
+      reply = posts.length === 1 ? this.#postOne(posts[0]!) : this.#postBatch(posts, inputs);
+    } catch (error) {
+      reply = Promise.reject(error);
+    }
+    reply.then(
+      (value) => this.#answered(task, false, value),
+      (error: unknown) => this.#answered(task, true, error),
+    );
+    this.#watch(block!);
+  }
+
+  #admit(job: ExecutorJob, slot: number): Post {
+    const block = this.#blocks[Math.floor(slot / slotsPerBlock)]!;
+    const word = slotWord(slot);
+    block.fill(0, word, word + slotWords);
+    timesOf(block)[slot % slotsPerBlock] = 0;
+    const post = new Post(job, slot, block);
+    this.#posts[slot] = post;
+    this.#postOf.set(job, post);
+    this.#unbegun[Math.floor(slot / slotsPerBlock)]!++;
+    return post;
+  }
+
+  #postOne(post: Post): Promise<unknown> {
+    const job = post.job;
+    let input = job.input;
+    let transferList = job.transferList as TransferListItem[] | undefined;
+    // Piscina unwraps move() only at the top of a task; here the task is the envelope.
+    if (isMovable(input)) {
+      transferList = [...(transferList ?? []), input[transferableSymbol] as TransferListItem];
+      input = input[valueSymbol];
+    }
+    const envelope: Envelope = {
+      filename: this.#filename,
+      name: this.#exportOf(job),
+      input,
+      id: job.id,
+      slot: post.slot,
+      block: post.block,
+      origin: performance.timeOrigin,
+      limit: this.#perThread,
+    };
+    // Read by UrgentFirstQueue; a symbol key is not cloned into the message.
+    if (job.promoted) (envelope as Envelope & { [queueOptionsSymbol]?: unknown })[queueOptionsSymbol] = urgent;
+    // No `signal` for Piscina: a task that carries one makes every later run() take Piscina's
+    // slow placement path. #forceStop ends the job's thread itself, as Piscina's abort would.
+    return this.#piscina.run(envelope, transferList === undefined ? undefined : { transferList });
+  }
+
+  #postBatch(posts: Post[], inputs: unknown[]): Promise<unknown> {
+    const first = posts[0]!;
+    const block = Math.floor(first.slot / slotsPerBlock);
+    const store = (this.#stores[block] ??= new Uint8Array(new SharedArrayBuffer(slotsPerBlock * storedResultBytes)));
+    const envelope: BatchEnvelope = {
+      filename: this.#filename,
+      name: this.#exportOf(first.job),
+      inputs,
+      ids: posts.map((post) => post.job.id),
+      slots: posts.map((post) => post.slot),
+      block: first.block,
+      store,
+      budget: batchBudget,
+      origin: performance.timeOrigin,
+      limit: this.#perThread,
+    };
+    return this.#piscina.run(envelope);
+  }
+
+  /** Keeps an Atomics.waitAsync on the block's `begun` word while it has posts not seen begun. */
+  #watch(blockIndex: number): void {
+    if (this.#watching[blockIndex] === true) return;
+    const block = this.#blocks[blockIndex]!;
+    for (;;) {
+      if (this.#unbegun[blockIndex] === 0) return;
+      const seen = Atomics.load(block, Control.begun);
+      this.#scan();
+      if (this.#unbegun[blockIndex] === 0) return;
+      const wait = Atomics.waitAsync(block, Control.begun, seen);
+      if (!wait.async) continue;
+      this.#watching[blockIndex] = true;
+      void wait.value.then(() => {
+        this.#watching[blockIndex] = false;
+        this.#watch(blockIndex);
+      });
+      return;
+    }
+  }
+
+  /** Reports every post that began since the last look (and the stored results before them). */
+  #scan(): void {
+    for (const task of this.#tasks) this.#scanTask(task);
+  }
+
+  #scanTask(task: Task): void {
+    const posts = task.posts;
+    while (task.next < posts.length) {
+      const post = posts[task.next]!;
+      if (post.state === 'sent') {
+        if (post.load(Word.claim) !== Claim.begun) return;
+        this.#begun(post);
+      }
+      task.next++;
+      // The thread moved past the post before this one: its stored result is final.
+      if (task.next >= 2) this.#harvest(posts[task.next - 2]!);
+    }
+  }
+
+  /** A post seen begun: its job is running. */
+  #begun(post: Post): void {
+    if (post.state !== 'sent') return;
+    post.state = 'begun';
+    this.#unbegun[Math.floor(post.slot / slotsPerBlock)]!--;
+    this.#failedStarts = 0;
+    const at = timesOf(post.block)[post.slot % slotsPerBlock]!;
+    this.#source!.started(post.job, at > 0 ? at : performance.now());
+  }
+
+  /** A batch's job whose result is stored: it ends now, without waiting for its batch. */
+  #harvest(post: Post): void {
+    if (post.state !== 'begun' || post.load(Word.outcome) !== Outcome.stored) return;
+    this.#brief.record(this.#exportOf(post.job), post.load(Word.micros));
+    this.#finish(post, false, this.#stored(post));
+  }
+
+  /** A Piscina task came back: settle its jobs; those it never began go back to the pool. */
+  #answered(task: Task, failed: boolean, reply: unknown): void {
+    this.#answers++;
+    this.#tasks.delete(task);
+    this.#scanTask(task);
+    const posts = task.posts;
+    const single = posts.length === 1;
+    const exited = failed && !isTransported(reply) && isWorkerExit(reply);
+    let anyBegun = false;
+    let returned = 0;
+    for (const post of posts) {
+      if (post.state === 'takenBack') {
+        this.#releaseSlot(post);
+        continue;
+      }
+      if (post.state === 'finished') continue;
+      if (post.state === 'sent') {
+        // Never reached: its thread died first, its batch ended early, or it could not be sent.
+        if (Atomics.compareExchange(post.block, post.word + Word.claim, Claim.waiting, Claim.takenBack) !== Claim.waiting) {
+          this.#begun(post);
+        } else {
+          this.#forget(post, 'takenBack');
+          this.#releaseSlot(post);
+          if (failed && !exited && !isTransported(reply)) {
+            // Sending failed: alone, only its own input can fail it; in a batch, each goes again alone.
+            if (single) this.#source!.stopped(post.job, true, explainUnsent(post.job, reply));
+            else {
+              this.#alone.add(post.job);
+              this.#source!.returned(post.job);
+            }
+          } else {
+            returned++;
+            this.#source!.returned(post.job);
+          }
+          continue;
+        }
+      }
+      anyBegun = true;
+      this.#brief.record(this.#exportOf(post.job), post.load(Word.micros));
+      const outcome = single ? Outcome.reply : post.load(Word.outcome);
+      if (outcome === Outcome.stored) {
+        this.#finish(post, false, this.#stored(post));
+      } else if (outcome !== Outcome.none) {
+        if (outcome === Outcome.replyUnstorable) this.#brief.neverBatch(this.#exportOf(post.job));
+        this.#settle(post, failed, reply);
+      } else {
+        // It was running when its thread died.
+        this.#settle(post, true, reply);
+      }
+    }
+    if (exited && !anyBegun && returned > 0) this.#threadFailedToStart(reply);
+    this.wake();
+    this.#rebalance();
+  }
+
+  /**
+   * A task came back and the pool had nothing more to give: jobs another thread has not begun (a
+   * task waiting behind its thread's job, or the tail of a batch) are taken back and sent again,
+   * so that the thread that freed up runs them. One task's worth per task that came back, and
+   * only tasks posted before it came back, so a job moves only toward a thread that freed up.
+   */
+  #rebalance(): void {
+    if (this.#source!.nextName() !== null || this.#tasks.size >= tasksPerPlace * this.#capacity) return;
+    for (const task of this.#tasks) {
+      if (task.postedAfter >= this.#answers) continue;
+      const waiting = task.posts.slice(task.next).filter((post) => post.state === 'sent' && !post.job.promoted);
+      if (waiting.length === 0) continue;
+      // A batch under way keeps its head; one not begun keeps half (its thread may be about to begin it).
+      const keep = waiting.length === 1 && task.next === 0 ? 0 : Math.ceil(waiting.length / 2);
+      const taken = waiting.slice(keep);
+      if (taken.length === 0) continue;
+      const back: ExecutorJob[] = [];
+      for (const post of taken) if (this.takeBack(post.job)) back.push(post.job);
+      if (back.length > 0) {
+        this.#post(back);
+        return;
+      }
+    }
+  }
+
+  /**
+   * A task failed because its thread exited before any job began. Threads that keep dying before
+   * they run anything cannot start: then every job fails with the cause (as CPython's
+   * BrokenExecutor), instead of waiting for a thread forever.
+   */
+  #threadFailedToStart(error: unknown): void {
+    if (++this.#failedStarts < 3 * Math.max(1, this.#piscina.maxThreads)) return;
+    const detail = error instanceof Error ? error.message : String(error);
+    this.#broken = new Error(messages.threadsCannotStart(detail), { cause: error });
+  }
+
+  #stored(post: Post): unknown {
+    const offset = (post.slot % slotsPerBlock) * storedResultBytes;
+    const store = this.#stores[Math.floor(post.slot / slotsPerBlock)]!;
+    return deserialize(store.subarray(offset, offset + post.load(Word.length)));
+  }
+
+  /** Settles a job with what its Piscina task answered: its result, its error, or its thread's death. */
+  #settle(post: Post, failed: boolean, reply: unknown): void {
+    if (!failed) this.#finish(post, false, reply);
+    else if (isTransported(reply)) this.#finish(post, true, revive(reply));
+    else this.#finish(post, true, post.stopping ? reply : explainLost(post.job, reply), true);
+  }
+
+  /** Tells the pool the job stopped, once its progress has all arrived (if it reported any). */
+  #finish(post: Post, failed: boolean, value: unknown, lost = false): void {
+    const reported = post.load(Word.reported) !== 0;
+    if (lost || !reported || post.flushed || post.stopping) {
+      this.#stopped(post, failed, value);
+      return;
+    }
+    // The progress ports are unref'd, and Piscina unrefs an idle thread: while a job waits for its
+    // last values, nothing else may keep the process alive, so hold it open until they arrive.
+    if (this.#flushing++ === 0) this.#keepAlive = setInterval(ignore, 1 << 30);
+    post.whenFlushed = () => {
+      post.whenFlushed = undefined;
+      if (--this.#flushing === 0) clearInterval(this.#keepAlive);
+      this.#stopped(post, failed, value);
+    };
+  }
+
+  #stopped(post: Post, failed: boolean, value: unknown): void {
+    if (post.state === 'finished') return;
+    this.#forget(post, 'finished');
+    post.graceTimer?.clear();
+    this.#releaseSlot(post);
+    this.#source!.stopped(post.job, failed, value);
+  }
+
+  /** The post no longer stands for its job. */
+  #forget(post: Post, state: 'takenBack' | 'finished'): void {
+    if (post.state === 'sent') this.#unbegun[Math.floor(post.slot / slotsPerBlock)]!--;
+    post.state = state;
+    if (this.#postOf.get(post.job) === post) this.#postOf.delete(post.job);
+  }
+
+  /**
+   * abortGrace has passed and the job still runs: end its thread. Piscina sees the thread exit and
+   * rejects its tasks; a fresh thread takes its place for minThreads.
+   */
+  #forceStop(post: Post): void {
+    post.graceTimer = undefined;
+    if (post.state !== 'begun') return;
+    // Finished, its result waiting in shared memory for its batch: its thread has moved on.
+    if (post.load(Word.outcome) !== Outcome.none) return;
+    const threadId = post.load(Word.thread);
+    for (const thread of this.#piscina.threads) {
+      if (thread.threadId === threadId) void thread.terminate();
+    }
+  }
+
+  /** A free slot, in block `block` if given (`undefined` if the next free one is elsewhere). */
+  #acquireSlot(block: number | undefined): number | undefined {
+    const free = this.#freeSlots.pop();
+    if (free !== undefined) {
+      if (block === undefined || Math.floor(free / slotsPerBlock) === block) return free;
+      this.#freeSlots.push(free);
+      return undefined;
+    }
+    const slot = this.#posts.length;
+    if (block !== undefined && Math.floor(slot / slotsPerBlock) !== block) return undefined;
+    if (slot % slotsPerBlock === 0) {
+      this.#blocks.push(newBlock());
+      this.#unbegun.push(0);
+      this.#watching.push(false);
+    }
+    this.#posts.push(undefined);
+    return slot;
+  }
+
+  /** A post's slot goes back once nothing will write its words: its task is back, or it has stopped. */
+  #releaseSlot(post: Post): void {
+    if (this.#posts[post.slot] !== post) return;
+    this.#posts[post.slot] = undefined;
+    this.#freeSlots.push(post.slot);
+  }
+
+  #onThreadMessage(message: unknown): void {
+    const port = (message as Record<string, unknown> | null)?.[progressChannelKey];
+    if (!(port instanceof MessagePort)) return;
+    const receiver: ProgressReceiver = {
+      progress: (slot, id, value) => {
+        const post = this.#postIn(slot, id);
+        if (post !== undefined) post.job.progress(value);
+      },
+      flush: (slot, id) => {
+        const post = this.#postIn(slot, id);
+        if (post === undefined) return;
+        post.flushed = true;
+        post.whenFlushed?.();
+      },
+    };
+    Comlink.expose(receiver, port as unknown as Comlink.Endpoint);
+    port.unref();
+    this.#channels.add(port);
+    port.once('close', () => this.#channels.delete(port));
+  }
+
+  /** The job with that id in that slot, if it is still there (a slot is reused later). */
+  #postIn(slot: number, id: number): Post | undefined {
+    const post = this.#posts[slot];
+    return post !== undefined && post.job.id === id ? post : undefined;
+  }
+}
+
+function ignore(): void {}
+
+/**
+ * Piscina starts minThreads threads in its constructor; what Node refuses there comes out as a
+ * DataCloneError or a plain Error that names no option. Name it.
+ */
+function startPiscina(options: ConstructorParameters<typeof Piscina>[0]): Piscina {
+  try {
+    return new Piscina(options);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const name = (error as { name?: unknown }).name;
+    const detail = (error as Error).message;
+    if (name === 'DataCloneError') throw new TypeError(`workerData could not be cloned: ${detail}`, { cause: error });
+    if (code === 'ERR_WORKER_INVALID_EXEC_ARGV') throw new TypeError(`execArgv is not valid for a worker thread: ${detail}`, { cause: error });
+    if (typeof code === 'string' && code.startsWith('ERR_INVALID_ARG')) throw new TypeError(`a thread option was refused by Node: ${detail}`, { cause: error });
+    throw error;
+  }
+}
+
+function modulePath(filename: string | URL): string {
+  if (filename instanceof URL) return fileURLToPath(filename);
+  if (filename.startsWith('file:')) return fileURLToPath(filename);
+  if (!filename.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(filename)) {
+    throw new RangeError(messages.option('filename', 'an absolute path, a file: URL string or a URL', filename));
+  }
+  return filename;
+}
+
+interface Movable {
+  [transferableSymbol]: unknown;
+  [valueSymbol]: unknown;
+}
+
+function isMovable(value: unknown): value is Movable {
+  return typeof value === 'object' && value !== null && transferableSymbol in value && valueSymbol in value;
+}
+
+function isWorkerExit(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (error instanceof Error && error.message.startsWith('worker exited')) || (typeof code === 'string' && code.startsWith('ERR_WORKER_'));
+}
+
+function isCloneError(error: unknown): error is Error {
+  return typeof error === 'object' && error !== null && (error as Error).name === 'DataCloneError';
+}
+
+/** A job that never began failed on this side, while it was sent: its input could not be cloned, or a getter or trap of it threw. */
+function explainUnsent(job: ExecutorJob, error: unknown): unknown {
+  return isCloneError(error) ? notCloneable(job.id, error) : error;
+}
+
+/** A job that began and failed without a word from the user's code: its result could not be sent, or its thread died. */
+function explainLost(job: ExecutorJob, error: unknown): unknown {
+  if (isCloneError(error)) return notCloneable(job.id, error);
+  return workerExited(job.id, error);
+}
