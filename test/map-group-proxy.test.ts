@@ -158,3 +158,124 @@ test('proxy: proxy.fn(arg) is submit(arg, { name: fn })', async (t) => {
   t.is(await jobs.asyncDouble(() => 5), 10);
   await pool.close();
 });
+
+/** An async source fed by its consumer: `next()` waits until an item is pushed or the source ends. */
+class Frontier<T> implements AsyncIterableIterator<T> {
+  readonly #items: T[] = [];
+  #ended = false;
+  #waiting: ((result: IteratorResult<T, undefined>) => void) | undefined;
+  returned = false;
+
+  push(item: T): void {
+    if (this.#waiting !== undefined) {
+      const resolve = this.#waiting;
+      this.#waiting = undefined;
+      resolve({ value: item, done: false });
+    } else {
+      this.#items.push(item);
+    }
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#waiting?.({ value: undefined, done: true });
+    this.#waiting = undefined;
+  }
+
+  get waiting(): boolean {
+    return this.#waiting !== undefined;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    if (this.#items.length > 0) return Promise.resolve({ value: this.#items.shift()!, done: false });
+    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.#waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<T, undefined>> {
+    this.returned = true;
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+for (const ordered of [true, false]) {
+  test(`map (ordered: ${ordered}) yields a finished result while its async source waits for it: a crawler feeding its source from its results`, async (t) => {
+    // Page n links to pages 2n and 2n + 1, down to page 31: the crawl finds its pages only from the results.
+    const pool = new Pool({ run: (page: number) => ({ page, links: page < 16 ? [2 * page, 2 * page + 1] : [] }), concurrency: 2 });
+    const frontier = new Frontier<number>();
+    frontier.push(1);
+    let open = 1;
+    const crawled: number[] = [];
+    for await (const { page, links } of pool.map<{ page: number; links: number[] }>(frontier, { ordered })) {
+      crawled.push(page);
+      open += links.length - 1;
+      for (const link of links) frontier.push(link);
+      if (open === 0) frontier.end();
+    }
+    t.deepEqual(
+      crawled.sort((a, b) => a - b),
+      Array.from({ length: 31 }, (_, index) => index + 1),
+    );
+    await pool.close();
+  });
+}
+
+test('leaving a map loop while its async source is waiting submits nothing more and returns the source', async (t) => {
+  const pool = new Pool({ run: (n: number) => n, concurrency: 2 });
+  const frontier = new Frontier<number>();
+  frontier.push(1);
+  for await (const value of pool.map<number>(frontier)) {
+    t.is(value, 1);
+    t.true(frontier.waiting, 'the source was asked for its next item and has none yet');
+    break;
+  }
+  t.true(frontier.returned);
+  frontier.push(2);
+  await pool.idle();
+  t.like(pool.stats, { fulfilled: 1, queued: 0, running: 0 });
+  await pool.close();
+});
+
+test('leaving a map loop while its async generator waits for an item returns at once; the generator is closed when it answers', async (t) => {
+  const pool = new Pool({ run: (n: number) => n, concurrency: 2 });
+  const more = deferred<number>();
+  const closed = deferred<void>();
+  async function* source() {
+    try {
+      yield 1;
+      yield await more.promise;
+    } finally {
+      closed.resolve();
+    }
+  }
+  for await (const value of pool.map<number>(source())) {
+    t.is(value, 1);
+    break;
+  }
+  more.resolve(2);
+  await closed.promise;
+  await pool.idle();
+  t.like(pool.stats, { fulfilled: 1, queued: 0, running: 0 }, 'the item it answered with after the loop ended was not submitted');
+  await pool.close();
+});
+
+test('an async source that throws makes map throw and cancels the jobs in flight', async (t) => {
+  const pool = new Pool({ run: (n: number) => (n === 1 ? new Promise(() => {}) : n), concurrency: 2 });
+  async function* source() {
+    yield 1;
+    throw new Error('the source failed');
+  }
+  await t.throwsAsync(
+    async () => {
+      for await (const _ of pool.map(source())) t.fail('nothing completes');
+    },
+    { message: 'the source failed' },
+  );
+  t.like(pool.stats, { running: 0, queued: 0, cancelled: 1 });
+  await pool.close();
+});
