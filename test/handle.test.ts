@@ -16,14 +16,24 @@ function manualPool(concurrency = 1) {
   return { pool, finish: (input: unknown, value: unknown = input) => finishers.get(input)!.resolve(value) };
 }
 
+/** Resolves once the handle is `running`: its thread (or its run function) began it. */
+function began(handle: JobHandle): Promise<void> {
+  return new Promise((resolve) => handle.onStart(() => resolve()));
+}
+
 test('a handle exposes id, state, input, options, priority and timing', async (t) => {
   const pool = jobsPool();
   const options = { name: 'double', priority: 3 };
   const handle = pool.submit(21, options);
   t.is(typeof handle.id, 'number');
   t.is(handle.input, 21);
-  t.is(handle.options, options);
+  // Options are copied at submit: an equal object, not the one given.
+  t.deepEqual(handle.options, options);
+  t.not(handle.options, options);
   t.is(handle.priority, 3);
+  // The pool is idle and a thread could take it, yet the job has not begun: it is queued.
+  t.is(handle.state, 'queued');
+  t.is(handle.timing.startedAt, undefined);
   t.is(typeof handle.timing.submittedAt, 'number');
   t.is(handle.outcome, undefined);
   t.is(await handle, 42);
@@ -32,6 +42,81 @@ test('a handle exposes id, state, input, options, priority and timing', async (t
   const { submittedAt, startedAt, settledAt } = handle.timing;
   t.true(submittedAt <= startedAt! && startedAt! <= settledAt!);
   await pool.close();
+});
+
+test('a job is queued right after submit even on an idle pool, and running once its thread began it', async (t) => {
+  const latches = new Latches(1);
+  const pool = jobsPool({ maxThreads: 1 });
+  // Warm the thread first, so that it is free and waiting when the job is submitted.
+  t.is(await pool.submit(1, { name: 'double' }), 2);
+  const handle = pool.submit(latches.latch(0), { name: 'waitForRelease' });
+  t.is(handle.state, 'queued');
+  t.like(pool.stats, { queued: 1, running: 0 });
+  t.is(handle.timing.startedAt, undefined);
+  const states: string[] = [];
+  handle.onStart((h) => states.push(h.state));
+  await latches.started(0);
+  await began(handle);
+  t.deepEqual(states, ['running']);
+  t.is(handle.state, 'running');
+  t.like(pool.stats, { queued: 0, running: 1 });
+  t.is(typeof handle.timing.startedAt, 'number');
+  latches.release(0);
+  t.is(await handle, 0);
+  await pool.close();
+});
+
+test('timing.startedAt is when the job began on its thread, not when it was submitted or sent ahead', async (t) => {
+  const latches = new Latches(2);
+  const pool = jobsPool({ maxThreads: 1 });
+  const blocker = pool.submit(latches.latch(0), { name: 'waitForRelease' });
+  // The thread can hold this job next to the blocker, but it cannot begin it before the blocker ends.
+  const next = pool.submit(latches.latch(1), { name: 'waitForRelease' });
+  await latches.started(0);
+  await began(blocker);
+  t.is(next.state, 'queued');
+  const beforeRelease = performance.now();
+  latches.release(0);
+  await began(next);
+  const afterBegin = performance.now();
+  t.true(next.timing.startedAt! >= beforeRelease, 'not counted from submit or from being sent ahead');
+  t.true(next.timing.startedAt! <= afterBegin);
+  t.true(next.timing.submittedAt < beforeRelease);
+  latches.release(1);
+  t.is(await blocker, 0);
+  t.is(await next, 1);
+  t.true(next.timing.startedAt! <= next.timing.settledAt!);
+  await pool.close();
+});
+
+test('options mutated after submit change nothing', async (t) => {
+  const order: string[] = [];
+  const pool = new Pool({ run: (x: string) => order.push(x), concurrency: 1 });
+  pool.pause();
+  const options: Record<string, unknown> = { priority: 1, hold: false, tag: 'before' };
+  const handle = pool.submit('mutated', options);
+  const other = pool.submit('other', { priority: 5 });
+  options.priority = 99;
+  options.hold = true;
+  options.tag = 'after';
+  t.is(handle.priority, 1);
+  t.is(handle.state, 'queued');
+  t.deepEqual(handle.options, { priority: 1, hold: false, tag: 'before' });
+  pool.resume();
+  await pool.idle();
+  t.deepEqual(order, ['other', 'mutated']);
+  t.is(handle.state, 'fulfilled');
+  t.is(other.state, 'fulfilled');
+
+  // A worker job: changing the export's name after submit runs the one named at submit.
+  const threads = jobsPool({ maxThreads: 1 });
+  const workerOptions = { name: 'double', timeout: 60_000 };
+  const doubled = threads.submit(21, workerOptions);
+  workerOptions.name = 'fail';
+  workerOptions.timeout = 0;
+  t.is(await doubled, 42);
+  t.deepEqual(doubled.options, { name: 'double', timeout: 60_000 });
+  await Promise.all([pool.close(), threads.close()]);
 });
 
 test('setPriority re-orders waiting jobs and returns false once the job runs', async (t) => {
@@ -81,28 +166,43 @@ test('a held job is not queued until start(), promote() or await', async (t) => 
   await pool.idle();
   t.deepEqual([byStart.state, byPromote.state, byAwait.state], ['held', 'held', 'held']);
   byStart.start();
-  byPromote.promote();
+  t.is(byStart.state, 'queued');
+  t.is(byPromote.promote(), byPromote);
+  // promote() puts it first, but it begins asynchronously, not before promote() returns.
+  t.is(byPromote.state, 'queued');
+  t.is(byAwait.state, 'held');
+  await began(byPromote);
   t.is(byPromote.state, 'running');
   t.deepEqual(await Promise.all([byStart, byPromote, byAwait]), [2, 4, 6]);
   await pool.close();
 });
 
-test('promote() starts a job at once even when every slot is taken, and later dispatches wait', async (t) => {
+test('promote() begins a job on a free thread even when every slot is taken, and later dispatches wait', async (t) => {
   const latches = new Latches(3);
   const pool = jobsPool({ concurrency: 1 });
   const first = pool.submit(latches.latch(0), { name: 'waitForRelease' });
   const second = pool.submit(latches.latch(1), { name: 'waitForRelease' });
   const urgent = pool.submit(latches.latch(2), { name: 'waitForRelease' });
+  // The first job takes the only slot (submit() itself begins nothing: wait for it).
+  await Promise.all([latches.started(0), began(first)]);
   t.is(urgent.promote(), urgent);
+  // Asynchronously: the promoted job has not begun before promote() returns.
+  t.is(urgent.state, 'queued');
+  t.is(second.state, 'queued');
+  await Promise.all([latches.started(2), began(urgent)]);
+  // Two running with concurrency 1: the promoted job exceeds the limit.
+  t.like(pool.stats, { running: 2, queued: 1 });
   t.is(urgent.state, 'running');
   t.is(second.state, 'queued');
-  await Promise.all([latches.started(0), latches.started(2)]);
+  t.false(latches.hasStarted(1));
   latches.release(2);
   t.is(await urgent, 2);
   // The count is back at the limit (1), not under it: the queued job still waits.
   t.is(second.state, 'queued');
+  t.false(latches.hasStarted(1));
   latches.release(0);
   await first;
+  await Promise.all([latches.started(1), began(second)]);
   t.is(second.state, 'running');
   latches.release(1);
   await second;
@@ -113,10 +213,11 @@ test('promote() starts a job at once even when every slot is taken, and later di
 test('cancel() of a waiting job settles it at once and it never reaches a worker', async (t) => {
   const ran: number[] = [];
   const { pool, finish } = manualPool(1);
-  pool.submit(0);
+  pool.on('start', (handle) => ran.push(handle.input as number));
+  const first = pool.submit(0);
   const queued = pool.submit(1);
   const held = pool.submit(2, { hold: true });
-  pool.on('start', (handle) => ran.push(handle.input as number));
+  await began(first);
   t.true(queued.cancel('not needed'));
   t.true(held.cancel());
   t.false(queued.cancel());
@@ -126,7 +227,8 @@ test('cancel() of a waiting job settles it at once and it never reaches a worker
   t.deepEqual(queued.outcome, { status: 'rejected', reason: error });
   finish(0);
   await pool.idle();
-  t.deepEqual(ran, []);
+  // Only the first job ever began.
+  t.deepEqual(ran, [0]);
   await pool.close();
 });
 
@@ -150,10 +252,13 @@ test('cancel() of a running job settles it at once; the job sees cancelled() and
 
 test('onStart fires once when the job runs, or on the next microtask if it already has', async (t) => {
   const { pool, finish } = manualPool(1);
-  pool.submit('first');
+  const first = pool.submit('first');
   const handle = pool.submit('second');
   const calls: string[] = [];
   handle.onStart((h) => calls.push(`start ${h.state}`));
+  t.deepEqual(calls, []);
+  await began(first);
+  t.is(handle.state, 'queued');
   t.deepEqual(calls, []);
   finish('first');
   await new Promise<void>((resolve) => handle.onStart(() => resolve()));
@@ -177,7 +282,10 @@ test('onDone fires once after settling in any way, or on the next microtask if s
   const ok = pool.submit(2, { name: 'double' }).onDone((h) => seen.push(`ok ${h.state}`));
   const bad = pool.submit('boom', { name: 'fail' }).onDone((h) => seen.push(`bad ${h.state}`));
   const cancelled = pool.submit(1, { hold: true }).onDone((h) => seen.push(`cancelled ${h.state}`));
-  cancelled.cancel();
+  t.true(cancelled.cancel());
+  // Never inside the caller's own cancel(): on a later microtask.
+  t.deepEqual(seen, []);
+  await new Promise<void>((resolve) => cancelled.onDone(() => resolve()));
   t.deepEqual(seen, ['cancelled cancelled']);
   await ok;
   await bad.catch(() => {});
@@ -187,6 +295,36 @@ test('onDone fires once after settling in any way, or on the next microtask if s
   t.is(late, 0);
   await Promise.resolve();
   t.is(late, 1);
+  await pool.close();
+});
+
+test("onDone callbacks and the pool's 'done' and 'idle' events never run inside the caller's own cancel()", async (t) => {
+  const { pool } = manualPool(1);
+  const log: string[] = [];
+  pool.on('done', (h) => log.push(`done event ${h.input}`));
+  pool.on('idle', () => log.push('idle event'));
+  const running = pool.submit('running').onDone((h) => log.push(`onDone ${h.input} ${h.state}`));
+  const queued = pool.submit('queued').onDone((h) => log.push(`onDone ${h.input} ${h.state}`));
+  const held = pool.submit('held', { hold: true }).onDone((h) => log.push(`onDone ${h.input} ${h.state}`));
+  await began(running);
+  for (const handle of [held, queued, running]) {
+    log.push(`cancel ${handle.input}`);
+    t.true(handle.cancel());
+    log.push(`returned ${handle.input}`);
+    t.is(handle.state, 'cancelled');
+  }
+  t.deepEqual(log, ['cancel held', 'returned held', 'cancel queued', 'returned queued', 'cancel running', 'returned running']);
+  // A callback attached to an already settled handle does not run inside onDone() either.
+  let late = false;
+  held.onDone(() => (late = true));
+  t.false(late);
+  await pool.idle();
+  await new Promise<void>((resolve) => running.onDone(() => resolve()));
+  t.true(late);
+  const callbacks = log.slice(6);
+  t.deepEqual(callbacks.filter((entry) => entry.startsWith('onDone')).sort(), ['onDone held cancelled', 'onDone queued cancelled', 'onDone running cancelled']);
+  t.deepEqual(callbacks.filter((entry) => entry.startsWith('done event')).sort(), ['done event held', 'done event queued', 'done event running']);
+  t.true(callbacks.includes('idle event'));
   await pool.close();
 });
 
@@ -278,7 +416,7 @@ test('JobHandle.from: the same handle, a handle that follows a promise, or a ful
   await pool.close();
 });
 
-test('a timed-out job rejects with TimeoutError, counted from dispatch', async (t) => {
+test('a timed-out job rejects with TimeoutError, counted from when it began', async (t) => {
   const latches = new Latches(2);
   const pool = jobsPool({ concurrency: 1 });
   const blocker = pool.submit(latches.latch(0), { name: 'waitForRelease' });
@@ -308,6 +446,6 @@ test('bad submit option types throw synchronously, naming the option', async (t)
   t.throws(() => pool.submit(1, { transferList: 'x' as never }), { instanceOf: TypeError, message: /transferList/ });
   t.throws(() => pool.submit(1, { onProgress: 1 as never }), { instanceOf: TypeError, message: /onProgress/ });
   t.throws(() => pool.submit(1, 'fast' as never), { instanceOf: TypeError, message: /options/ });
-  t.deepEqual(pool.stats, { held: 0, queued: 0, running: 0, fulfilled: 0, rejected: 0, cancelled: 0, concurrency: 4, threads: pool.stats.threads });
+  t.deepEqual(pool.stats, { held: 0, queued: 0, running: 0, fulfilled: 0, rejected: 0, cancelled: 0, concurrency: 2, threads: pool.stats.threads });
   await pool.close();
 });
