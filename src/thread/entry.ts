@@ -29,6 +29,8 @@ export interface Envelope {
   origin: number;
   /** How many jobs this thread may run at once (`concurrentTasksPerWorker`). */
   limit: number;
+  /** The block's result store: a small result is kept there too, in case the reply is lost. */
+  store: Uint8Array;
 }
 
 /**
@@ -116,9 +118,47 @@ function claim(block: Int32Array, slot: number, origin: number): boolean {
 
 const skipped: unique symbol = Symbol('skipped');
 
+/**
+ * A lone job. Its result is the reply; a small plain one is also stored, since a thread that
+ * crashes (in the next job) before Piscina read the reply takes the reply along with it.
+ */
 function runOne(envelope: Envelope): unknown {
-  const result = begin(envelope.filename, envelope.name, envelope.input, envelope.id, envelope.slot, envelope.block, envelope.origin);
-  return result === skipped ? nothing : result;
+  const { block, slot, store } = envelope;
+  let result: unknown;
+  try {
+    result = begin(envelope.filename, envelope.name, envelope.input, envelope.id, slot, block, envelope.origin);
+  } catch (error) {
+    markOutcome(block, slot, Outcome.reply);
+    throw error;
+  }
+  if (result === skipped) return nothing;
+  if (!(result instanceof Promise)) return storeReply(block, store, slot, result);
+  return result.then(
+    (value) => storeReply(block, store, slot, value),
+    (error: unknown) => {
+      markOutcome(block, slot, Outcome.reply);
+      throw error;
+    },
+  );
+}
+
+function storeReply(block: Int32Array, store: Uint8Array, slot: number, value: unknown): unknown {
+  markOutcome(block, slot, store !== undefined && storeResult(block, store, slot, value) ? Outcome.stored : Outcome.reply);
+  return value;
+}
+
+/** Serialises `value` into the slot's place in the store; false if it is not plain or too large. */
+function storeResult(block: Int32Array, store: Uint8Array, slot: number, value: unknown): boolean {
+  let bytes: Buffer | undefined;
+  try {
+    bytes = isStorable(value) ? serialize(value) : undefined;
+  } catch {
+    // Whatever v8 cannot serialise travels as the reply, where Piscina's clone gives its error.
+  }
+  if (bytes === undefined || bytes.length > storedResultBytes) return false;
+  store.set(bytes, (slot % slotsPerBlock) * storedResultBytes);
+  Atomics.store(block, slotWord(slot) + Word.length, bytes.length);
+  return true;
 }
 
 /** Claims the job and runs it; `skipped` if it was taken back. */
@@ -179,18 +219,10 @@ function keep(batch: BatchEnvelope, index: number, value: unknown, began: number
     markOutcome(batch.block, slot, Outcome.reply);
     return false;
   }
-  let bytes: Buffer | undefined;
-  try {
-    bytes = isStorable(value) ? serialize(value) : undefined;
-  } catch {
-    // Whatever v8 cannot serialise travels as the reply, where Piscina's clone gives its error.
-  }
-  if (bytes === undefined || bytes.length > storedResultBytes) {
+  if (!storeResult(batch.block, batch.store, slot, value)) {
     markOutcome(batch.block, slot, Outcome.replyUnstorable);
     return false;
   }
-  batch.store.set(bytes, (slot % slotsPerBlock) * storedResultBytes);
-  Atomics.store(batch.block, slotWord(slot) + Word.length, bytes.length);
   markOutcome(batch.block, slot, Outcome.stored);
   return true;
 }

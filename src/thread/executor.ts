@@ -101,7 +101,7 @@ export class ThreadExecutor implements Executor {
   readonly #unbegun: number[] = [];
   readonly #watching: boolean[] = [];
   readonly #brief = new BriefPolicy();
-  /** Jobs whose batch could not be posted: they go one per task. */
+  /** Jobs whose batch could not be sent: they go one per task. */
   readonly #alone = new WeakSet<ExecutorJob>();
   readonly #channels = new Set<MessagePort>();
   #waking = false;
@@ -110,6 +110,8 @@ export class ThreadExecutor implements Executor {
   #answers = 0;
   /** Tasks that failed as their thread exited before any job of theirs began, since a job last began. */
   #failedStarts = 0;
+  /** A thread went in this turn (see the 'workerDestroy' listener). */
+  #threadDied = false;
   /** Set once the threads cannot start: every job fails with it. */
   #broken: Error | undefined;
   /** Jobs that finished and wait for their last progress values; see #finished. */
@@ -139,6 +141,13 @@ export class ThreadExecutor implements Executor {
     });
     this.#capacity = Math.max(1, this.#piscina.maxThreads * this.#perThread);
     this.#piscina.on('message', (message: unknown) => this.#onThreadMessage(message));
+    // A thread that crashes fails its tasks with its own error, which names no exit: the tasks
+    // failed in the same turn as a thread went are its, and their jobs that had not begun go again.
+    this.#piscina.on('workerDestroy', () => {
+      if (this.#threadDied) return;
+      this.#threadDied = true;
+      setImmediate(() => (this.#threadDied = false));
+    });
     // A reply for a task Piscina already aborted arrives as an 'error' event; the job it belongs
     // to has settled, so it is only worth a warning, never a crash.
     this.#piscina.on('error', (error: Error) => {
@@ -332,6 +341,7 @@ export class ThreadExecutor implements Executor {
       block: post.block,
       origin: performance.timeOrigin,
       limit: this.#perThread,
+      store: this.#storeOf(post.slot),
     };
     // Read by UrgentFirstQueue; a symbol key is not cloned into the message.
     if (job.promoted) (envelope as Envelope & { [queueOptionsSymbol]?: unknown })[queueOptionsSymbol] = urgent;
@@ -342,8 +352,7 @@ export class ThreadExecutor implements Executor {
 
   #postBatch(posts: Post[], inputs: unknown[]): Promise<unknown> {
     const first = posts[0]!;
-    const block = Math.floor(first.slot / slotsPerBlock);
-    const store = (this.#stores[block] ??= new Uint8Array(new SharedArrayBuffer(slotsPerBlock * storedResultBytes)));
+    const store = this.#storeOf(first.slot);
     const envelope: BatchEnvelope = {
       filename: this.#filename,
       name: this.#exportOf(first.job),
@@ -357,6 +366,10 @@ export class ThreadExecutor implements Executor {
       limit: this.#perThread,
     };
     return this.#piscina.run(envelope);
+  }
+
+  #storeOf(slot: number): Uint8Array {
+    return (this.#stores[Math.floor(slot / slotsPerBlock)] ??= new Uint8Array(new SharedArrayBuffer(slotsPerBlock * storedResultBytes)));
   }
 
   /** Keeps an Atomics.waitAsync on the block's `begun` word while it has posts not seen begun. */
@@ -422,7 +435,7 @@ export class ThreadExecutor implements Executor {
     this.#scanTask(task);
     const posts = task.posts;
     const single = posts.length === 1;
-    const exited = failed && !isTransported(reply) && isWorkerExit(reply);
+    const exited = failed && !isTransported(reply) && (isWorkerExit(reply) || this.#threadDied);
     let anyBegun = false;
     let returned = 0;
     for (const post of posts) {
@@ -438,8 +451,9 @@ export class ThreadExecutor implements Executor {
         } else {
           this.#forget(post, 'takenBack');
           this.#releaseSlot(post);
-          if (failed && !exited && !isTransported(reply)) {
-            // Sending failed: alone, only its own input can fail it; in a batch, each goes again alone.
+          if (failed && !exited && !isTransported(reply) && !this.#threadDied) {
+            // Sending its task failed (a getter or trap of an input threw, or it cannot be cloned):
+            // alone, only its own input can have failed it; from a batch, each goes again alone.
             if (single) this.#source!.stopped(post.job, true, explainUnsent(post.job, reply));
             else {
               this.#alone.add(post.job);
@@ -454,10 +468,12 @@ export class ThreadExecutor implements Executor {
       }
       anyBegun = true;
       this.#brief.record(this.#exportOf(post.job), post.load(Word.micros));
-      const outcome = single ? Outcome.reply : post.load(Word.outcome);
-      if (outcome === Outcome.stored) {
+      const outcome = post.load(Word.outcome);
+      if (single && !failed) {
+        this.#finish(post, false, reply);
+      } else if (outcome === Outcome.stored) {
         this.#finish(post, false, this.#stored(post));
-      } else if (outcome !== Outcome.none) {
+      } else if (outcome !== Outcome.none || (single && isTransported(reply))) {
         if (outcome === Outcome.replyUnstorable) this.#brief.neverBatch(this.#exportOf(post.job));
         this.#settle(post, failed, reply);
       } else {
