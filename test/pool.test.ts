@@ -4,6 +4,11 @@ import { pathToFileURL } from 'node:url';
 import { CancelledError, JobHandle, Pool, PoolClosedError } from '../src/index.js';
 import { deferred, jobsModule, jobsPath, jobsPool, Latches } from './helpers.js';
 
+/** Resolves once the handle is `running`: its thread (or its run function) began it. */
+function began(handle: JobHandle): Promise<void> {
+  return new Promise((resolve) => handle.onStart(() => resolve()));
+}
+
 test('new Pool accepts an absolute path, a file: URL string and a URL', async (t) => {
   for (const filename of [jobsPath, pathToFileURL(jobsPath).href, jobsModule]) {
     const pool = new Pool({ filename, maxThreads: 1 });
@@ -13,8 +18,8 @@ test('new Pool accepts an absolute path, a file: URL string and a URL', async (t
 });
 
 test('invalid pool options throw at construction, naming the option', (t) => {
-  t.throws(() => new Pool({} as never), { instanceOf: TypeError, message: /filename.*run/ });
-  t.throws(() => new Pool({ filename: jobsModule, concurrency: -1 }), { instanceOf: RangeError, message: 'concurrency must be a non-negative integer, got -1' });
+  t.throws(() => new Pool({} as never), { instanceOf: TypeError, message: /filename.*run.*executor/ });
+  t.throws(() => new Pool({ filename: jobsModule, concurrency: -1 }), { instanceOf: RangeError, message: 'concurrency must be a non-negative integer or Infinity, got -1' });
   t.throws(() => new Pool({ filename: jobsModule, concurrency: 1.5 }), { instanceOf: RangeError, message: /concurrency.*1\.5/ });
   t.throws(() => new Pool({ filename: jobsModule, concurrency: '2' as never }), { instanceOf: TypeError, message: /concurrency/ });
   t.throws(() => new Pool({ filename: 'relative/worker.js' }), { instanceOf: RangeError, message: /filename/ });
@@ -23,17 +28,44 @@ test('invalid pool options throw at construction, naming the option', (t) => {
   t.throws(() => new Pool({ filename: jobsModule, maxQueue: 10 as never }), { instanceOf: TypeError, message: /maxQueue/ });
   t.throws(() => new Pool({ filename: jobsModule, Handle: Map as never }), { instanceOf: TypeError, message: /Handle/ });
   t.throws(() => new Pool({ run: () => 1 } as never), { instanceOf: TypeError, message: /concurrency/ });
-  t.throws(() => new Pool({ run: () => 1, filename: jobsModule, concurrency: 1 }), { instanceOf: TypeError, message: /not both/ });
+  const several = 'new Pool() takes one of `filename`, `run` and `executor`, not several';
+  t.throws(() => new Pool({ run: () => 1, filename: jobsModule, concurrency: 1 }), { instanceOf: TypeError, message: several });
+  t.throws(() => new Pool({ run: () => 1, executor: {} as never, concurrency: 1 }), { instanceOf: TypeError, message: several });
+  t.throws(() => new Pool({ filename: jobsModule, executor: {} as never }), { instanceOf: TypeError, message: several });
   t.throws(() => new Pool({ filename: jobsModule, maxThreads: -1 }), { instanceOf: RangeError, message: 'maxThreads must be a positive integer, got -1' });
   t.throws(() => new Pool({ filename: jobsModule, maxThreads: Number.NaN }), { instanceOf: RangeError, message: /maxThreads/ });
   t.throws(() => new Pool({ filename: jobsModule, minThreads: 1.5 }), { instanceOf: RangeError, message: /minThreads/ });
   t.throws(() => new Pool({ filename: jobsModule, workerData: () => 1 }), { instanceOf: TypeError, message: /workerData/ });
 });
 
-test('default concurrency is twice maxThreads, and the pool reports it', async (t) => {
+test('default concurrency is what the threads can run (maxThreads × concurrentTasksPerWorker), and the pool reports it', async (t) => {
   const pool = jobsPool({ maxThreads: 3 });
-  t.is(pool.concurrency, 6);
-  t.is(pool.stats.concurrency, 6);
+  t.is(pool.concurrency, 3);
+  t.is(pool.stats.concurrency, 3);
+  const perWorker = jobsPool({ maxThreads: 2, concurrentTasksPerWorker: 3 });
+  t.is(perWorker.concurrency, 6);
+  t.is(perWorker.stats.concurrency, 6);
+  // It does not change with the length of the jobs run.
+  t.deepEqual(await Promise.all([1, 2, 3, 4].map((n) => pool.submit(n, { name: 'asyncDouble' }))), [2, 4, 6, 8]);
+  t.is(pool.concurrency, 3);
+  await Promise.all([pool.close(), perWorker.close()]);
+});
+
+test('concurrency: Infinity is accepted; a thread pool then runs as many jobs as its threads can', async (t) => {
+  const latches = new Latches(3);
+  const pool = jobsPool({ maxThreads: 2, concurrency: Infinity });
+  t.is(pool.concurrency, Infinity);
+  t.is(pool.stats.concurrency, Infinity);
+  const handles = [0, 1, 2].map((i) => pool.submit(latches.latch(i), { name: 'waitForRelease' }));
+  await Promise.all([latches.started(0), latches.started(1), began(handles[0]), began(handles[1])]);
+  t.like(pool.stats, { running: 2, queued: 1 });
+  t.is(handles[2].state, 'queued');
+  for (const i of [0, 1, 2]) latches.release(i);
+  t.deepEqual(await Promise.all(handles), [0, 1, 2]);
+  pool.concurrency = 1;
+  t.is(pool.concurrency, 1);
+  pool.concurrency = Infinity;
+  t.is(pool.concurrency, Infinity);
   await pool.close();
 });
 
@@ -41,35 +73,57 @@ test('at most `concurrency` jobs run at once; the next goes out as soon as one s
   const latches = new Latches(5);
   const pool = jobsPool({ concurrency: 2 });
   const handles = [0, 1, 2, 3, 4].map((i) => pool.submit(latches.latch(i), { name: 'waitForRelease' }));
-  await Promise.all([latches.started(0), latches.started(1)]);
+  await Promise.all([latches.started(0), latches.started(1), began(handles[0]), began(handles[1])]);
   t.deepEqual(handles.map((h) => h.state), ['running', 'running', 'queued', 'queued', 'queued']);
   t.like(pool.stats, { running: 2, queued: 3 });
+  t.false(latches.hasStarted(2));
   latches.release(0);
   await handles[0];
-  // The slot freed by job 0 went to job 2 in the same turn, before any timer.
+  // The slot freed by job 0 goes to job 2, the next in submission order; job 3 still waits.
+  await Promise.all([latches.started(2), began(handles[2])]);
   t.is(handles[2].state, 'running');
   t.is(handles[3].state, 'queued');
+  t.like(pool.stats, { running: 2, queued: 2 });
+  t.false(latches.hasStarted(3));
   for (const i of [1, 2, 3, 4]) latches.release(i);
   t.deepEqual(await Promise.all(handles), [0, 1, 2, 3, 4]);
   await pool.close();
 });
 
-test('submit hands the job to the workers before it returns when a slot is free', async (t) => {
+test('submit begins nothing before it returns, even with a free slot: the job is queued until its thread begins it', async (t) => {
   const pool = jobsPool({ concurrency: 1 });
+  const starts: number[] = [];
+  pool.on('start', (h) => starts.push(h.input as number));
   const handle = pool.submit(1);
-  t.is(handle.state, 'running');
-  t.not(handle.timing.startedAt, undefined);
+  t.is(handle.state, 'queued');
+  t.is(handle.timing.startedAt, undefined);
+  t.deepEqual(starts, []);
   const second = pool.submit(2);
   t.is(second.state, 'queued');
-  await Promise.all([handle, second]);
+  t.like(pool.stats, { queued: 2, running: 0 });
+  await began(handle);
+  t.deepEqual(starts, [1]);
+  t.not(handle.timing.startedAt, undefined);
+  t.deepEqual(await Promise.all([handle, second]), [1, 2]);
+  t.deepEqual(starts, [1, 2]);
   await pool.close();
 });
 
 test('raising concurrency dispatches queued jobs at once', async (t) => {
   const pool = new Pool({ run: () => new Promise(() => {}), concurrency: 1 });
   const handles = [1, 2, 3].map((i) => pool.submit(i));
+  await began(handles[0]);
+  t.deepEqual(handles.map((h) => h.state), ['running', 'queued', 'queued']);
+  // Let the pool settle: nothing more begins while the limit is 1.
+  await new Promise((resolve) => setImmediate(resolve));
   t.deepEqual(handles.map((h) => h.state), ['running', 'queued', 'queued']);
   pool.concurrency = 3;
+  t.is(pool.stats.concurrency, 3);
+  // Handed over at once; each begins on a later microtask, before any timer or I/O.
+  let immediate = false;
+  setImmediate(() => (immediate = true));
+  await Promise.all([began(handles[1]), began(handles[2])]);
+  t.false(immediate);
   t.deepEqual(handles.map((h) => h.state), ['running', 'running', 'running']);
   t.throws(() => (pool.concurrency = -2), { instanceOf: RangeError, message: /concurrency/ });
   for (const handle of handles) handle.cancel();
@@ -105,6 +159,8 @@ test('stats count jobs in every state', async (t) => {
   pool.submit('q1');
   pool.submit('q2', { hold: true });
   pool.submit('q3').cancel();
+  t.deepEqual(pool.stats, { held: 1, queued: 2, running: 0, fulfilled: 1, rejected: 1, cancelled: 1, concurrency: 1, threads: 0 });
+  await began(waiting);
   t.deepEqual(pool.stats, { held: 1, queued: 1, running: 1, fulfilled: 1, rejected: 1, cancelled: 1, concurrency: 1, threads: 0 });
   gate.resolve('done');
   await waiting;
@@ -125,12 +181,16 @@ test('pause stops dispatching and resume restarts it; running jobs go on', async
   const pool = jobsPool({ concurrency: 1 });
   const first = pool.submit(latches.latch(0), { name: 'waitForRelease' });
   const second = pool.submit(latches.latch(1), { name: 'waitForRelease' });
+  // submit() begins nothing by itself: pause once the first job runs.
+  await Promise.all([latches.started(0), began(first)]);
   pool.pause();
-  await latches.started(0);
+  t.is(first.state, 'running');
   latches.release(0);
   t.is(await first, 0);
   t.is(second.state, 'queued');
+  t.false(latches.hasStarted(1));
   pool.resume();
+  await Promise.all([latches.started(1), began(second)]);
   t.is(second.state, 'running');
   latches.release(1);
   t.is(await second, 1);
@@ -190,7 +250,7 @@ test('close({ cancelQueued: true }) cancels queued jobs and waits for the runnin
   const pool = jobsPool({ concurrency: 1 });
   const running = pool.submit(latches.latch(0), { name: 'waitForRelease' });
   const queued = [1, 2].map((n) => pool.submit(n));
-  await latches.started(0);
+  await Promise.all([latches.started(0), began(running)]);
   const closing = pool.close({ cancelQueued: true });
   t.deepEqual(queued.map((h) => h.state), ['cancelled', 'cancelled']);
   t.is(running.state, 'running');
