@@ -1,6 +1,11 @@
 import test from 'ava';
-import { CancelledError, move, Pool, TimeoutError } from '../src/index.js';
-import { jobsModule, jobsPool, Latches } from './helpers.js';
+import { CancelledError, type JobHandle, move, Pool, TimeoutError } from '../src/index.js';
+import { deferred, jobsModule, jobsPool, Latches } from './helpers.js';
+
+/** Resolves once the handle is `running`: its thread began it. */
+function began(handle: JobHandle): Promise<void> {
+  return new Promise((resolve) => handle.onStart(() => resolve()));
+}
 
 test('progress(), cancelled() and signal() throw outside a running job', async (t) => {
   const pool = jobsPool();
@@ -41,8 +46,9 @@ test('a job that awaits signal() is aborted by cancel and its thread is kept', a
   const pool = jobsPool({ maxThreads: 1, concurrency: 1 });
   const thread = await pool.submit(null, { name: 'whichThread' });
   const handle = pool.submit(latches.latch(0), { name: 'awaitSignal' });
-  await latches.started(0);
+  await Promise.all([latches.started(0), began(handle)]);
   t.true(handle.cancel('user pressed stop'));
+  t.is(handle.state, 'cancelled');
   const error = await t.throwsAsync(handle, { instanceOf: CancelledError });
   t.is(error!.reason, 'user pressed stop');
   // The job's own rejection (AbortError from the timer) freed the slot, on the same thread.
@@ -56,8 +62,8 @@ test('a job that ignores cancellation has its thread ended after abortGrace; the
   const thread = await pool.submit(null, { name: 'whichThread' });
   const stubborn = pool.submit(latches.latch(0), { name: 'ignoreCancel' });
   const next = pool.submit(null, { name: 'whichThread' });
-  await latches.started(0);
-  stubborn.cancel();
+  await Promise.all([latches.started(0), began(stubborn)]);
+  t.true(stubborn.cancel());
   t.is(stubborn.state, 'cancelled');
   // The slot is freed only once the thread is gone: the next job runs on a fresh thread.
   t.is(next.state, 'queued');
@@ -76,21 +82,31 @@ test('a timed-out job that polls cancelled() stops by itself and keeps its threa
   await pool.close();
 });
 
-test('a cancelled job still waiting in Piscina for a thread never starts its work', async (t) => {
-  const latches = new Latches(2);
-  // Two slots, one thread: the second job waits inside Piscina, not in lazypool's queue.
-  const pool = jobsPool({ maxThreads: 1, concurrency: 2 });
-  const first = pool.submit(latches.latch(0), { name: 'waitForRelease' });
-  const second = pool.submit(latches.latch(1), { name: 'waitForRelease' });
-  t.is(second.state, 'running');
-  await latches.started(0);
-  second.cancel();
-  latches.release(0);
-  await first;
-  await pool.idle();
-  t.false(latches.hasStarted(1));
-  await pool.close();
-});
+for (const concurrency of [1, 2]) {
+  test(`a cancelled job that its thread has not begun never starts its work, even if it was sent ahead (concurrency ${concurrency}, one thread)`, async (t) => {
+    const latches = new Latches(2);
+    // The executor may send the second job ahead to the busy thread; it is still queued, and cancel() is free.
+    const pool = jobsPool({ maxThreads: 1, concurrency });
+    const thread = await pool.submit(null, { name: 'whichThread' });
+    const first = pool.submit(latches.latch(0), { name: 'waitForRelease' });
+    const second = pool.submit(latches.latch(1), { name: 'waitForRelease' });
+    second.onStart(() => t.fail('the cancelled job never begins'));
+    await Promise.all([latches.started(0), began(first)]);
+    t.is(second.state, 'queued');
+    t.like(pool.stats, { running: 1, queued: 1 });
+    t.true(second.cancel());
+    t.is(second.state, 'cancelled');
+    t.like(pool.stats, { running: 1, queued: 0, cancelled: 1 });
+    latches.release(0);
+    t.is(await first, 0);
+    await pool.idle();
+    t.false(latches.hasStarted(1));
+    await t.throwsAsync(second, { instanceOf: CancelledError });
+    // The thread was not disturbed: it runs the next job.
+    t.is(await pool.submit(null, { name: 'whichThread' }), thread);
+    await pool.close();
+  });
+}
 
 test('an AbortSignal cancels the job, before or while it runs; an aborted one cancels at submit', async (t) => {
   const latches = new Latches(1);
@@ -98,7 +114,8 @@ test('an AbortSignal cancels the job, before or while it runs; an aborted one ca
   const controller = new AbortController();
   const running = pool.submit(latches.latch(0), { name: 'waitForRelease', signal: controller.signal });
   const queued = pool.submit(1, { signal: controller.signal });
-  await latches.started(0);
+  await Promise.all([latches.started(0), began(running)]);
+  t.is(queued.state, 'queued');
   controller.abort('stop everything');
   t.is(running.state, 'cancelled');
   t.is(queued.state, 'cancelled');
@@ -204,6 +221,38 @@ test('a function input is called only at dispatch, and what it returns (or resol
   await blocker;
   t.deepEqual(await Promise.all([sync, async, transferred]), [40, 60, 8]);
   t.deepEqual(calls, ['sync', 'async']);
+  await pool.close();
+});
+
+test('a function input whose promise is pending keeps its job queued; cancel() then settles at once and frees the slot', async (t) => {
+  const pool = jobsPool({ concurrency: 1, maxThreads: 1 });
+  const payload = deferred<number>();
+  const handedOver = deferred<void>();
+  let called = 0;
+  const slow = pool.submit(
+    () => {
+      called++;
+      handedOver.resolve();
+      return payload.promise;
+    },
+    { name: 'double' },
+  );
+  slow.onStart(() => t.fail('a job cancelled while its input was built never begins'));
+  const next = pool.submit(21, { name: 'double' });
+  // The function is called when the job is handed over; then the job waits for its input, still queued.
+  await handedOver.promise;
+  t.is(called, 1);
+  t.is(slow.state, 'queued');
+  t.is(next.state, 'queued');
+  t.true(slow.cancel('no longer needed'));
+  t.is(slow.state, 'cancelled');
+  t.is((await t.throwsAsync(slow, { instanceOf: CancelledError }))!.reason, 'no longer needed');
+  // Its slot is free: the next job runs though the input never arrived.
+  t.is(await next, 42);
+  payload.resolve(5);
+  await pool.idle();
+  t.is(called, 1);
+  t.like(pool.stats, { cancelled: 1, fulfilled: 1, running: 0, queued: 0 });
   await pool.close();
 });
 
