@@ -103,6 +103,60 @@ test('map checks its arguments', (t) => {
   t.throws(() => pool.map([1], { priority: 'high' as never }), { instanceOf: TypeError, message: /priority/ });
 });
 
+for (const kind of ['synchronous', 'async'] as const) {
+  test(`map on a pool with concurrency: Infinity still pulls a bounded window from a long ${kind} source`, async (t) => {
+    const pool = new Pool({ run: (n: number) => n, concurrency: Infinity });
+    // Finite, so that a map that pulls everything still ends (an endless synchronous source would block the event loop for good).
+    const length = 100_000;
+    let pulled = 0;
+    function* synchronous() {
+      for (let i = 0; i < length; i++) {
+        pulled++;
+        yield i;
+      }
+    }
+    async function* async() {
+      for (let i = 0; i < length; i++) {
+        if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+        pulled++;
+        yield i;
+      }
+    }
+    const results: number[] = [];
+    for await (const value of pool.map<number>(kind === 'async' ? async() : synchronous())) {
+      results.push(value);
+      if (results.length === 10) break;
+    }
+    t.deepEqual(results, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // "Pulls from the iterable only as slots free up, so memory stays bounded for any input length."
+    t.true(pulled < length / 10, `pulled ${pulled} of ${length} items for 10 results`);
+    await pool.idle();
+    t.like(pool.stats, { running: 0, queued: 0 });
+    await pool.close();
+  });
+}
+
+test("a group's cancel() settles its jobs at once but runs their onDone callbacks later, never inside cancel()", async (t) => {
+  const gate = deferred<string>();
+  const pool = new Pool({ run: () => gate.promise, concurrency: 1 });
+  const group = pool.group();
+  const log: string[] = [];
+  const running = group.submit('running').onDone((h) => log.push(`${h.input} ${h.state}`));
+  const queued = group.submit('queued').onDone((h) => log.push(`${h.input} ${h.state}`));
+  const held = group.submit('held', { hold: true }).onDone((h) => log.push(`${h.input} ${h.state}`));
+  await new Promise<void>((resolve) => running.onStart(() => resolve()));
+  t.is(queued.state, 'queued');
+  t.is(group.cancel('enough'), 3);
+  t.deepEqual([running.state, queued.state, held.state], ['cancelled', 'cancelled', 'cancelled']);
+  t.deepEqual(log, []);
+  const outcomes = await group.settled();
+  t.is(outcomes.length, 3);
+  t.true(outcomes.every((outcome) => outcome.status === 'rejected' && outcome.reason instanceof CancelledError));
+  t.deepEqual(log.sort(), ['held cancelled', 'queued cancelled', 'running cancelled']);
+  gate.resolve('late');
+  await pool.close();
+});
+
 test('a group cancels its unsettled jobs and reports every outcome once all have settled', async (t) => {
   const latches = new Latches(1);
   const pool = jobsPool({ concurrency: 2 });
