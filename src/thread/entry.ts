@@ -98,7 +98,16 @@ function runGated(task: Task): unknown {
   );
 }
 
+/**
+ * The gate is passed on a turn later: Piscina posts a task's reply in a microtask after the task
+ * returns, and the next task (already read from the port) must not begin, nor crash the thread,
+ * before that reply is out.
+ */
 function release(): void {
+  setImmediate(passGate);
+}
+
+function passGate(): void {
   const next = gated.shift();
   // The place goes straight to the next task waiting, which keeps their order.
   if (next !== undefined) next();

@@ -14,6 +14,7 @@
  * it could run waits behind another.
  */
 import type { TransferListItem } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize } from 'node:v8';
@@ -38,8 +39,8 @@ const threadEntry = fileURLToPath(new URL(`./entry${extname(fileURLToPath(import
 const batchBudget = 1;
 /** Brief jobs sent in one task at the most. */
 const batchMost = 16;
-/** Tasks out per job a thread can run: the one it runs and the next. */
-const tasksPerPlace = 2;
+/** Tasks out per job a thread can run: the one it runs and the next (when sending ahead). */
+const aheadTasksPerPlace = 2;
 
 /** One Piscina task out: one job, or a batch. */
 class Task {
@@ -88,6 +89,12 @@ export class ThreadExecutor implements Executor {
   /** Jobs one thread runs at once (`concurrentTasksPerWorker`). */
   readonly #perThread: number;
   readonly #capacity: number;
+  /**
+   * Tasks out per place: two while every thread is kept alive. Piscina places a task on a thread
+   * that has room in its inbox before it starts a spare thread, so with spare threads to start
+   * (minThreads below maxThreads, given by the user) nothing is sent ahead.
+   */
+  readonly #tasksPerPlace: number;
   #source: JobSource | undefined;
   readonly #blocks: Int32Array[] = [];
   readonly #stores: Uint8Array[] = [];
@@ -124,6 +131,9 @@ export class ThreadExecutor implements Executor {
     this.#name = name ?? 'default';
     this.#abortGrace = abortGrace ?? defaults.abortGrace;
     this.#perThread = Math.max(1, concurrentTasksPerWorker ?? 1);
+    const maxThreads = piscinaOptions.maxThreads ?? defaultMaxThreads();
+    const minThreads = piscinaOptions.minThreads ?? maxThreads;
+    this.#tasksPerPlace = minThreads >= maxThreads ? aheadTasksPerPlace : 1;
     this.#piscina = startPiscina({
       idleTimeout: defaults.idleTimeout,
       // Piscina re-queues a task it could not place at the tail unless told otherwise; the few
@@ -135,8 +145,11 @@ export class ThreadExecutor implements Executor {
       // and two histogram records per job.
       recordTiming: false,
       ...piscinaOptions,
+      // Every thread kept alive unless told otherwise: see #tasksPerPlace.
+      minThreads,
+      maxThreads: Math.max(minThreads, maxThreads),
       // The next task waits in the thread, behind the gate in entry.ts.
-      concurrentTasksPerWorker: tasksPerPlace * this.#perThread,
+      concurrentTasksPerWorker: this.#tasksPerPlace * this.#perThread,
       filename: threadEntry,
     });
     this.#capacity = Math.max(1, this.#piscina.maxThreads * this.#perThread);
@@ -187,7 +200,7 @@ export class ThreadExecutor implements Executor {
   #fill(): void {
     const source = this.#source!;
     for (;;) {
-      const full = this.#tasks.size >= tasksPerPlace * this.#capacity;
+      const full = this.#tasks.size >= this.#tasksPerPlace * this.#capacity;
       const job = source.take(full);
       if (job === undefined) return;
       if (this.#broken !== undefined) {
@@ -199,7 +212,7 @@ export class ThreadExecutor implements Executor {
         continue;
       }
       // A fair share of what waits for each task the threads can hold, within batchMost.
-      const size = Math.min(batchMost, Math.max(2, Math.ceil((source.waiting() + 1) / (tasksPerPlace * this.#capacity))));
+      const size = Math.min(batchMost, Math.max(2, Math.ceil((source.waiting() + 1) / (this.#tasksPerPlace * this.#capacity))));
       const batch = [job];
       let straggler: ExecutorJob | undefined;
       while (batch.length < size && source.nextName() === job.name) {
@@ -403,11 +416,11 @@ export class ThreadExecutor implements Executor {
       const post = posts[task.next]!;
       if (post.state === 'sent') {
         if (post.load(Word.claim) !== Claim.begun) return;
+        // The thread moved past the post before this one: it ends before this one begins.
+        if (task.next >= 1) this.#harvest(posts[task.next - 1]!);
         this.#begun(post);
       }
       task.next++;
-      // The thread moved past the post before this one: its stored result is final.
-      if (task.next >= 2) this.#harvest(posts[task.next - 2]!);
     }
   }
 
@@ -493,13 +506,14 @@ export class ThreadExecutor implements Executor {
    * only tasks posted before it came back, so a job moves only toward a thread that freed up.
    */
   #rebalance(): void {
-    if (this.#source!.nextName() !== null || this.#tasks.size >= tasksPerPlace * this.#capacity) return;
+    if (this.#source!.nextName() !== null || this.#tasks.size >= this.#tasksPerPlace * this.#capacity) return;
     for (const task of this.#tasks) {
       if (task.postedAfter >= this.#answers) continue;
       const waiting = task.posts.slice(task.next).filter((post) => post.state === 'sent' && !post.job.promoted);
       if (waiting.length === 0) continue;
-      // A batch under way keeps its head; one not begun keeps half (its thread may be about to begin it).
-      const keep = waiting.length === 1 && task.next === 0 ? 0 : Math.ceil(waiting.length / 2);
+      // A batch under way gives up all it has not begun (its thread runs a job that may be long);
+      // one not begun keeps half, for the thread it waits at.
+      const keep = task.next > 0 || waiting.length === 1 ? 0 : Math.ceil(waiting.length / 2);
       const taken = waiting.slice(keep);
       if (taken.length === 0) continue;
       const back: ExecutorJob[] = [];
@@ -637,6 +651,11 @@ export class ThreadExecutor implements Executor {
 }
 
 function ignore(): void {}
+
+/** Piscina's own default for maxThreads. */
+function defaultMaxThreads(): number {
+  return Math.max(1, Math.floor(availableParallelism() * 1.5));
+}
 
 /**
  * Piscina starts minThreads threads in its constructor; what Node refuses there comes out as a
