@@ -225,7 +225,8 @@ function runBatch(batch: BatchEnvelope, first: number, began: number): unknown {
 function keep(batch: BatchEnvelope, index: number, value: unknown, began: number): boolean {
   const slot = batch.slots[index]!;
   if (index === batch.inputs.length - 1 || performance.now() - began >= batch.budget) {
-    markOutcome(batch.block, slot, Outcome.reply);
+    // The reply carries it; stored too when small, so it ends as soon as its thread moves on.
+    markOutcome(batch.block, slot, storeResult(batch.block, batch.store, slot, value) ? Outcome.stored : Outcome.reply);
     return false;
   }
   if (!storeResult(batch.block, batch.store, slot, value)) {

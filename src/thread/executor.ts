@@ -117,6 +117,8 @@ export class ThreadExecutor implements Executor {
   #answers = 0;
   /** Tasks that failed as their thread exited before any job of theirs began, since a job last began. */
   #failedStarts = 0;
+  /** The last post seen begun on each thread (by thread id). */
+  readonly #lastOnThread = new Map<number, Post>();
   /** A thread went in this turn (see the 'workerDestroy' listener). */
   #threadDied = false;
   /** Set once the threads cannot start: every job fails with it. */
@@ -428,6 +430,14 @@ export class ThreadExecutor implements Executor {
   #begun(post: Post): void {
     if (post.state !== 'sent') return;
     post.state = 'begun';
+    if (this.#perThread === 1) {
+      // Its thread runs one job at a time: the job it ran before has ended; with its result
+      // stored, it ends now, not when its task's reply arrives.
+      const threadId = post.load(Word.thread);
+      const before = this.#lastOnThread.get(threadId);
+      this.#lastOnThread.set(threadId, post);
+      if (before !== undefined) this.#harvest(before);
+    }
     this.#unbegun[Math.floor(post.slot / slotsPerBlock)]!--;
     this.#failedStarts = 0;
     const at = timesOf(post.block)[post.slot % slotsPerBlock]!;
@@ -482,7 +492,7 @@ export class ThreadExecutor implements Executor {
       anyBegun = true;
       this.#brief.record(this.#exportOf(post.job), post.load(Word.micros));
       const outcome = post.load(Word.outcome);
-      if (single && !failed) {
+      if (single && !failed && outcome !== Outcome.stored) {
         this.#finish(post, false, reply);
       } else if (outcome === Outcome.stored) {
         this.#finish(post, false, this.#stored(post));
