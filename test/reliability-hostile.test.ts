@@ -3,6 +3,7 @@
 // refused with a TypeError/RangeError naming the option; only the handle concerned ever fails,
 // nothing hangs, nothing crashes.
 import test from 'ava';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -290,9 +291,22 @@ test.serial('fast-check: submit options are accepted or refused with a TypeError
       }
       ledger.add(handle);
       handle.then(undefined, () => {});
-      if (handle.options !== options) throw new Error('handle.options is not the options given');
+      // Options are read once, at submit: handle.options is a copy holding every option given.
+      if (handle.options === options || !isDeepStrictEqual(handle.options, options)) throw new Error('handle.options is not a copy of the options given');
+      // Changing the object afterwards changes nothing: this export would end the thread.
+      const given = options as Record<string, unknown>;
+      const hadName = Object.hasOwn(given, 'name');
+      const name = given.name;
+      given.name = 'exitProcess';
       handle.start();
-      await unlessHung(settled(handle), `a job with options ${JSON.stringify(options)}`);
+      try {
+        await unlessHung(settled(handle), `a job with options ${JSON.stringify(options)}`);
+      } finally {
+        if (hadName) given.name = name;
+        else delete given.name;
+      }
+      const reason = (handle.outcome as { reason?: Error } | undefined)?.reason;
+      if (reason !== undefined && /exited/.test(String(reason.message))) throw new Error(`the options object was read after submit: ${reason.message}`);
       tally[handle.state as 'fulfilled' | 'rejected' | 'cancelled']++;
     }),
     { numRuns: 300, endOnFailure: true, includeErrorInReport: true, ...ciSeed },
