@@ -61,8 +61,11 @@ export interface Executor {
   /**
    * Asks for a job handed over back. `true`: it never began and never will; the pool has it
    * again. `false`: it began (`source.started` has been called before this returns).
+   * `cancelling`: the job will never be handed over again. Otherwise an executor that cannot
+   * send a job twice (its input was transferred away) may refuse, and say it began: it sends
+   * such a job only where it begins at once.
    */
-  takeBack(job: ExecutorJob): boolean;
+  takeBack(job: ExecutorJob, cancelling: boolean): boolean;
   /**
    * Tells a job that began to stop: cooperatively first, by force after the pool's `abortGrace`.
    * `source.stopped` still comes only once it has stopped.

@@ -82,7 +82,7 @@ export class InProcessExecutor implements Executor {
   };
 
   /** Jobs are begun in the turn they are taken: none is ever handed over and waiting. */
-  takeBack(): boolean {
+  takeBack(_job: ExecutorJob, _cancelling: boolean): boolean {
     return true;
   }
 

@@ -483,8 +483,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   }
 
   /** Asks the executor for a handed job back; false if it began (it is `running` now). */
-  #takeBack(dispatch: Dispatch): boolean {
-    if (!this.#executor.takeBack(dispatch)) return false;
+  #takeBack(dispatch: Dispatch, cancelling = false): boolean {
+    if (!this.#executor.takeBack(dispatch, cancelling)) return false;
     this.#handed.delete(dispatch);
     if (this.#lastHanded === dispatch) this.#lastHanded = undefined;
     dispatch.phase = 'idle';
@@ -520,7 +520,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * Takes a queued (or held) job out of wherever it waits, so that the caller can put it elsewhere.
    * Returns false if it turned out to have begun: it is `running` now.
    */
-  #withdraw(handle: JobHandle): boolean {
+  #withdraw(handle: JobHandle, cancelling = false): boolean {
     const dispatch = runningJobOf(handle) as Dispatch | undefined;
     if (dispatch === undefined) {
       this.#queue.remove(handle);
@@ -528,7 +528,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     }
     switch (dispatch.phase) {
       case 'handed':
-        return this.#takeBack(dispatch);
+        return this.#takeBack(dispatch, cancelling);
       case 'idle':
         if (dispatch.urgent) dispatch.urgent = false;
         else this.#queue.remove(handle);
@@ -574,7 +574,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       case 'queued':
         if (dispatch?.phase === 'building') {
           this.#abandon(dispatch);
-        } else if (!this.#withdraw(handle)) {
+        } else if (!this.#withdraw(handle, true)) {
           // It began just now: cancel it as a running job.
           return this.#cancel(handle, status, reasonOrError);
         }

@@ -108,6 +108,8 @@ export class ThreadExecutor implements Executor {
   readonly #unbegun: number[] = [];
   readonly #watching: boolean[] = [];
   readonly #brief = new BriefPolicy();
+  /** Jobs with a transferred input taken while no thread had a place free: see #sendWhereItBegins. */
+  #unsent: ExecutorJob[] = [];
   /** Jobs whose batch could not be sent: they go one per task. */
   readonly #alone = new WeakSet<ExecutorJob>();
   readonly #channels = new Set<MessagePort>();
@@ -202,11 +204,15 @@ export class ThreadExecutor implements Executor {
   #fill(): void {
     const source = this.#source!;
     for (;;) {
-      const full = this.#tasks.size >= this.#tasksPerPlace * this.#capacity;
+      const full = this.#tasks.size + this.#unsent.length >= this.#tasksPerPlace * this.#capacity;
       const job = source.take(full);
       if (job === undefined) return;
       if (this.#broken !== undefined) {
         source.stopped(job, true, this.#broken);
+        continue;
+      }
+      if (!job.promoted && transfers(job)) {
+        this.#sendWhereItBegins(job);
         continue;
       }
       if (job.promoted || !this.#batchable(job)) {
@@ -227,14 +233,41 @@ export class ThreadExecutor implements Executor {
         batch.push(next);
       }
       this.#post(batch);
-      if (straggler !== undefined) this.#post([straggler]);
+      if (straggler !== undefined) {
+        if (!straggler.promoted && transfers(straggler)) this.#sendWhereItBegins(straggler);
+        else this.#post([straggler]);
+      }
     }
   }
 
-  takeBack(job: ExecutorJob): boolean {
+  /**
+   * A job whose input is transferred cannot be sent twice: taken back from a thread's inbox, its
+   * input would be gone. So it is never sent ahead: it waits here until a thread has a place free,
+   * and once sent it is taken back only to be cancelled.
+   */
+  #sendWhereItBegins(job: ExecutorJob): void {
+    if (this.#tasks.size < this.#capacity) this.#post([job]);
+    else this.#unsent.push(job);
+  }
+
+  /** A place may have freed up: jobs that must not be sent ahead go first. */
+  #sendUnsent(): void {
+    while (this.#unsent.length > 0 && this.#tasks.size < this.#capacity) this.#post([this.#unsent.shift()!]);
+  }
+
+  takeBack(job: ExecutorJob, cancelling: boolean): boolean {
     const post = this.#postOf.get(job);
-    if (post === undefined) return true;
+    if (post === undefined) {
+      const index = this.#unsent.indexOf(job);
+      if (index !== -1) this.#unsent.splice(index, 1);
+      return true;
+    }
     if (post.state === 'sent') {
+      // Sent where it begins at once (see #sendWhereItBegins): it is as good as begun.
+      if (!cancelling && transfers(job)) {
+        this.#begun(post);
+        return false;
+      }
       if (Atomics.compareExchange(post.block, post.word + Word.claim, Claim.waiting, Claim.takenBack) === Claim.waiting) {
         this.#forget(post, 'takenBack');
         return true;
@@ -263,17 +296,7 @@ export class ThreadExecutor implements Executor {
 
   /** Worth batching: an export measured to run briefly, whose input is copied (not moved). */
   #batchable(job: ExecutorJob): boolean {
-    if (job.transferList !== undefined || this.#alone.has(job)) return false;
-    const input = job.input;
-    if (typeof input === 'object' && input !== null) {
-      try {
-        if (isMovable(input)) return false;
-      } catch {
-        // A Proxy whose `has` trap throws: sent alone, it fails as it would have.
-        return false;
-      }
-    }
-    return this.#brief.isBrief(this.#exportOf(job));
+    return !this.#alone.has(job) && !transfers(job) && this.#brief.isBrief(this.#exportOf(job));
   }
 
   /** The export a job runs: its `name`, else the pool's default. */
@@ -490,6 +513,11 @@ export class ThreadExecutor implements Executor {
         }
       }
       anyBegun = true;
+      if (post.whenFlushed !== undefined) {
+        // Its result was delivered; a thread that died sends none of the progress it still owed.
+        if (exited) post.whenFlushed();
+        continue;
+      }
       this.#brief.record(this.#exportOf(post.job), post.load(Word.micros));
       const outcome = post.load(Word.outcome);
       if (single && !failed && outcome !== Outcome.stored) {
@@ -505,6 +533,7 @@ export class ThreadExecutor implements Executor {
       }
     }
     if (exited && !anyBegun && returned > 0) this.#threadFailedToStart(reply);
+    this.#sendUnsent();
     this.wake();
     this.#rebalance();
   }
@@ -519,7 +548,7 @@ export class ThreadExecutor implements Executor {
     if (this.#source!.nextName() !== null || this.#tasks.size >= this.#tasksPerPlace * this.#capacity) return;
     for (const task of this.#tasks) {
       if (task.postedAfter >= this.#answers) continue;
-      const waiting = task.posts.slice(task.next).filter((post) => post.state === 'sent' && !post.job.promoted);
+      const waiting = task.posts.slice(task.next).filter((post) => post.state === 'sent' && !post.job.promoted && !transfers(post.job));
       if (waiting.length === 0) continue;
       // A batch under way gives up all it has not begun (its thread runs a job that may be long);
       // one not begun keeps half, for the thread it waits at.
@@ -527,7 +556,7 @@ export class ThreadExecutor implements Executor {
       const taken = waiting.slice(keep);
       if (taken.length === 0) continue;
       const back: ExecutorJob[] = [];
-      for (const post of taken) if (this.takeBack(post.job)) back.push(post.job);
+      for (const post of taken) if (this.takeBack(post.job, false)) back.push(post.job);
       if (back.length > 0) {
         this.#post(back);
         return;
@@ -561,6 +590,12 @@ export class ThreadExecutor implements Executor {
 
   /** Tells the pool the job stopped, once its progress has all arrived (if it reported any). */
   #finish(post: Post, failed: boolean, value: unknown, lost = false): void {
+    // Delivered from shared memory already, and waiting for its progress: the reply changes
+    // nothing, unless its thread is gone, and with it the progress still to come.
+    if (post.whenFlushed !== undefined) {
+      if (lost) post.whenFlushed();
+      return;
+    }
     const reported = post.load(Word.reported) !== 0;
     if (lost || !reported || post.flushed || post.stopping) {
       this.#stopped(post, failed, value);
@@ -701,6 +736,17 @@ interface Movable {
 
 function isMovable(value: unknown): value is Movable {
   return typeof value === 'object' && value !== null && transferableSymbol in value && valueSymbol in value;
+}
+
+/** The job's input travels by transfer (`move()` or a transferList), not by copy. */
+function transfers(job: ExecutorJob): boolean {
+  if (job.transferList !== undefined) return true;
+  try {
+    return isMovable(job.input);
+  } catch {
+    // A Proxy whose `has` trap throws: sent, it fails as it would have.
+    return false;
+  }
 }
 
 function isWorkerExit(error: unknown): boolean {
