@@ -154,8 +154,12 @@ async function runProgram(steps: Step[]): Promise<string[]> {
       case 'setPriority': {
         const job = pick(current.target);
         if (job !== undefined) {
+          // A queued job sent ahead may begin on its thread at any moment: then setPriority()
+          // cannot take it back, finds it running (it gets its 'start' first) and returns false.
+          const before = job.handle.state;
+          const changed = job.handle.setPriority(current.priority);
           const waiting = job.handle.state === 'held' || job.handle.state === 'queued';
-          if (job.handle.setPriority(current.priority) !== waiting) problems.push(`${where}: setPriority while ${job.handle.state}`);
+          if (changed !== waiting || (changed && before !== job.handle.state)) problems.push(`${where}: setPriority while ${before} returned ${changed}, now ${job.handle.state}`);
         }
         break;
       }
