@@ -124,6 +124,7 @@ export function checkPoolOptions(options: unknown): PoolOptions {
   checkNonNegative('abortGrace', given.abortGrace);
   checkThreads('maxThreads', given.maxThreads, 1);
   checkThreads('minThreads', given.minThreads, 0);
+  checkThreads('concurrentTasksPerWorker', given.concurrentTasksPerWorker, 1);
   if ('maxQueue' in given && given.maxQueue !== undefined) throw new TypeError(messages.maxQueue());
   if (given.Handle !== undefined && !(typeof given.Handle === 'function' && (given.Handle === JobHandle || given.Handle.prototype instanceof JobHandle))) {
     throw new TypeError(messages.handleClass(given.Handle));

@@ -29,7 +29,7 @@ import { Timer } from '../timer.js';
 import { BriefPolicy } from './brief.js';
 import type { BatchEnvelope, Envelope } from './entry.js';
 import { Claim, Control, newBlock, Outcome, slotsPerBlock, slotWord, slotWords, storedResultBytes, timesOf, Word } from './layout.js';
-import { isTransported, notCloneable, revive, workerExited } from './replies.js';
+import { isCloneError, isTransported, notCloneable, revive, workerExited } from './replies.js';
 import { UrgentFirstQueue, urgent } from './urgent-queue.js';
 
 // entry.ts under tsx, entry.js once built: the entry sits next to this file, with its extension.
@@ -752,10 +752,6 @@ function transfers(job: ExecutorJob): boolean {
 function isWorkerExit(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return (error instanceof Error && error.message.startsWith('worker exited')) || (typeof code === 'string' && code.startsWith('ERR_WORKER_'));
-}
-
-function isCloneError(error: unknown): error is Error {
-  return typeof error === 'object' && error !== null && (error as Error).name === 'DataCloneError';
 }
 
 /** A job that never began failed on this side, while it was sent: its input could not be cloned, or a getter or trap of it threw. */

@@ -13,7 +13,10 @@
  * `errors`, …), and a single uncloneable property would make the whole reply fail to post.
  */
 import { types } from 'node:util';
-import { transferableSymbol, valueSymbol } from 'piscina';
+// Piscina's own symbols (registered, so equal in every thread), named here rather than imported:
+// importing 'piscina' would load its whole main module into every thread at start-up.
+const transferableSymbol = Symbol.for('Piscina.transferable');
+const valueSymbol = Symbol.for('Piscina.valueOf');
 import { messages } from '../errors.js';
 
 /** A user error (or any thrown value) on its way back to the main thread. */
