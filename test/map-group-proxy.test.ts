@@ -115,7 +115,7 @@ for (const kind of ['synchronous', 'async'] as const) {
         yield i;
       }
     }
-    async function* async() {
+    async function* asynchronous() {
       for (let i = 0; i < length; i++) {
         if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
         pulled++;
@@ -123,7 +123,7 @@ for (const kind of ['synchronous', 'async'] as const) {
       }
     }
     const results: number[] = [];
-    for await (const value of pool.map<number>(kind === 'async' ? async() : synchronous())) {
+    for await (const value of pool.map<number>(kind === 'async' ? asynchronous() : synchronous())) {
       results.push(value);
       if (results.length === 10) break;
     }
