@@ -77,6 +77,9 @@ export type WorkerProxy<Module, H extends JobHandle<any, any> = JobHandle> = {
 
 const noOptions: SubmitOptions = Object.freeze({});
 
+/** `map`'s concurrency for an in-process pool with `concurrency: Infinity`. */
+const mapWindowInProcess = 1024;
+
 /**
  * A job from the moment the pool first takes it out of its queue until it has really stopped.
  * Its phase says where it is; its handle's state is what users see (`queued` through `handed`).
@@ -334,6 +337,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         this.#queue.pop();
       }
       if (!dispatch.built && !this.#build(dispatch)) continue;
+      // Its input function cancelled, held or promoted it: it is no longer this call's to hand over.
+      if (dispatch.handle.state !== 'queued' || dispatch.urgent) continue;
       dispatch.phase = 'handed';
       this.#handed.add(dispatch);
       if (!dispatch.promoted && (this.#lastHanded === undefined || before(this.#lastHanded.handle, dispatch.handle))) this.#lastHanded = dispatch;
@@ -675,18 +680,28 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
 
   /**
    * Results of a job per item of `items`, as an async iterable. Items are pulled only as slots
-   * free up, so memory stays bounded for any length. A failing job makes the iteration throw and
-   * cancels the rest; leaving the loop early cancels them too.
+   * free up, so memory stays bounded for any length: at most twice the concurrency are pulled and
+   * not yet yielded (with `concurrency: Infinity`, twice what the threads can run, or 2,048 in
+   * process). A failing job makes the iteration throw and cancels the rest; leaving the loop early
+   * cancels them too.
    */
   map<T = unknown>(items: Iterable<unknown> | AsyncIterable<unknown>, options?: MapOptions): AsyncIterableIterator<T> {
     const { ordered, ...submitOptions } = (checkSubmitOptions(options, 'map') ?? {}) as MapOptions;
     if (ordered !== undefined && typeof ordered !== 'boolean') throw new TypeError(`ordered must be a boolean, got ${typeof ordered}`);
     return mapJobs<T>(
       (item) => this.submit<T>(item, submitOptions),
-      () => Math.max(1, this.concurrency),
+      () => this.#mapWindow(),
       iteratorOf(items),
       ordered ?? true,
     );
+  }
+
+  /** How many jobs `map` keeps in flight: the concurrency, bounded even when that is not. */
+  #mapWindow(): number {
+    const concurrency = this.concurrency;
+    if (Number.isFinite(concurrency)) return Math.max(1, concurrency);
+    const capacity = this.#executor.capacity;
+    return Number.isFinite(capacity) ? Math.max(1, capacity) : mapWindowInProcess;
   }
 
   /** A group of jobs that can be cancelled and awaited together (`await using` cancels what is unsettled). */

@@ -186,3 +186,28 @@ test.serial('a job cancelled while its worker module is still loading never runs
   t.is(Atomics.load(marks, stubbornMark.finished), 0);
   await pool.close();
 });
+
+test('a pool whose threads cannot start fails every job with the cause, at once and later, and still closes', async (t) => {
+  const watch = watchProcess();
+  const pool = new Pool({
+    filename: faultsWorker,
+    maxThreads: 2,
+    execArgv: [...process.execArgv, `--import=${fixture('fault-import-throws.mjs').href}`],
+  });
+  const ledger = new Ledger(pool);
+  const first = echoes(pool, ledger, 6);
+  const firstErrors = await Promise.all(first.map((handle) => handle.then(() => undefined, (error: unknown) => error as Error)));
+  for (const [index, error] of firstErrors.entries()) {
+    t.true(error instanceof Error, `job ${index} rejected`);
+    t.regex(error!.message, /the pool's threads cannot start: .*/, `job ${index}`);
+  }
+  // Later jobs fail the same way instead of waiting for a thread that never comes.
+  const later = await pool.submit(99, { name: 'echo' }).then(() => undefined, (error: unknown) => error as Error);
+  t.regex(later!.message, /threads cannot start/);
+  await pool.close();
+  const { threads, concurrency, ...counts } = pool.stats;
+  t.deepEqual(counts, { held: 0, queued: 0, running: 0, fulfilled: 0, rejected: 7, cancelled: 0 });
+  t.deepEqual(ledger.problems(), []);
+  const { unhandled } = watch.stop();
+  t.deepEqual(unhandled, []);
+});

@@ -10,10 +10,10 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { serialize } from 'node:v8';
-import { threadId } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { messages } from '../errors.js';
 import { JobContext, jobs, runSynchronous } from '../job-context.js';
-import { Claim, Control, Outcome, slotsPerBlock, slotWord, storedResultBytes, timesOf, Word } from './layout.js';
+import { Claim, Control, Outcome, readyKey, slotsPerBlock, slotWord, storedResultBytes, timesOf, Word } from './layout.js';
 import { isStorable, prepareResult, transportable } from './replies.js';
 
 /** What the main thread posts for a job sent alone. */
@@ -56,6 +56,9 @@ export interface BatchEnvelope {
 }
 
 type Task = Envelope | BatchEnvelope;
+
+// The thread has started: a thread that goes before this failed while starting (see executor.ts).
+parentPort?.postMessage({ [readyKey]: threadId });
 type Handler = (input: unknown) => unknown;
 
 /** The reply of a task none of whose jobs began (each was taken back). */

@@ -24,6 +24,7 @@ import { Piscina, queueOptionsSymbol, transferableSymbol, valueSymbol } from 'pi
 import { messages } from '../errors.js';
 import type { Executor, ExecutorJob, JobSource } from '../executor.js';
 import { progressChannelKey, type ProgressReceiver } from '../job-context.js';
+import { readyKey } from './layout.js';
 import { defaults, type PoolOptions } from '../options.js';
 import { Timer } from '../timer.js';
 import { BriefPolicy } from './brief.js';
@@ -117,10 +118,12 @@ export class ThreadExecutor implements Executor {
   #wakeAgain = false;
   /** Tasks that have come back so far. */
   #answers = 0;
-  /** Tasks that failed as their thread exited before any job of theirs began, since a job last began. */
-  #failedStarts = 0;
   /** The last post seen begun on each thread (by thread id). */
   readonly #lastOnThread = new Map<number, Post>();
+  /** Threads whose entry module has loaded (by thread id). */
+  readonly #readyThreads = new Set<number>();
+  /** A thread went before its entry module loaded. */
+  #bootFailed = false;
   /** A thread went in this turn (see the 'workerDestroy' listener). */
   #threadDied = false;
   /** Set once the threads cannot start: every job fails with it. */
@@ -160,7 +163,10 @@ export class ThreadExecutor implements Executor {
     this.#piscina.on('message', (message: unknown) => this.#onThreadMessage(message));
     // A thread that crashes fails its tasks with its own error, which names no exit: the tasks
     // failed in the same turn as a thread went are its, and their jobs that had not begun go again.
-    this.#piscina.on('workerDestroy', () => {
+    this.#piscina.on('workerDestroy', (worker: { id: number }) => {
+      // A thread that goes before its entry module loaded failed while starting: Piscina then
+      // replaces no thread any more (see #threadFailedToStart).
+      if (!this.#readyThreads.delete(worker.id)) this.#bootFailed = true;
       if (this.#threadDied) return;
       this.#threadDied = true;
       setImmediate(() => (this.#threadDied = false));
@@ -168,6 +174,7 @@ export class ThreadExecutor implements Executor {
     // A reply for a task Piscina already aborted arrives as an 'error' event; the job it belongs
     // to has settled, so it is only worth a warning, never a crash.
     this.#piscina.on('error', (error: Error) => {
+      this.#threadFailedToStart(error);
       process.emitWarning(error.message, { type: 'LazypoolWorkerWarning', detail: error.stack });
     });
   }
@@ -462,7 +469,6 @@ export class ThreadExecutor implements Executor {
       if (before !== undefined) this.#harvest(before);
     }
     this.#unbegun[Math.floor(post.slot / slotsPerBlock)]!--;
-    this.#failedStarts = 0;
     const at = timesOf(post.block)[post.slot % slotsPerBlock]!;
     this.#source!.started(post.job, at > 0 ? at : performance.now());
   }
@@ -565,14 +571,28 @@ export class ThreadExecutor implements Executor {
   }
 
   /**
-   * A task failed because its thread exited before any job began. Threads that keep dying before
-   * they run anything cannot start: then every job fails with the cause (as CPython's
-   * BrokenExecutor), instead of waiting for a thread forever.
+   * A task failed because its thread exited before any job of it began. If no thread is left,
+   * Piscina has stopped replacing them (it does so once a thread fails while starting): then the
+   * pool is broken, as CPython's BrokenExecutor, and every job fails with the cause, now and
+   * later, instead of waiting for a thread forever.
    */
   #threadFailedToStart(error: unknown): void {
-    if (++this.#failedStarts < 3 * Math.max(1, this.#piscina.maxThreads)) return;
+    if (!this.#bootFailed || this.#piscina.threads.length > 0 || this.#broken !== undefined) return;
     const detail = error instanceof Error ? error.message : String(error);
-    this.#broken = new Error(messages.threadsCannotStart(detail), { cause: error });
+    const broken = (this.#broken = new Error(messages.threadsCannotStart(detail), { cause: error }));
+    const source = this.#source!;
+    for (const job of this.#unsent.splice(0)) source.stopped(job, true, broken);
+    for (const task of this.#tasks) {
+      for (const post of task.posts) {
+        if (post.state !== 'sent' || Atomics.compareExchange(post.block, post.word + Word.claim, Claim.waiting, Claim.takenBack) !== Claim.waiting) continue;
+        this.#forget(post, 'takenBack');
+        source.stopped(post.job, true, broken);
+      }
+    }
+    // Piscina holds these tasks for a thread that will never come: they no longer take room.
+    this.#tasks.clear();
+    // What waits in the pool fails now too.
+    this.wake();
   }
 
   #stored(post: Post): unknown {
@@ -668,6 +688,11 @@ export class ThreadExecutor implements Executor {
   }
 
   #onThreadMessage(message: unknown): void {
+    const ready = (message as Record<string, unknown> | null)?.[readyKey];
+    if (typeof ready === 'number') {
+      this.#readyThreads.add(ready);
+      return;
+    }
     const port = (message as Record<string, unknown> | null)?.[progressChannelKey];
     if (!(port instanceof MessagePort)) return;
     const receiver: ProgressReceiver = {

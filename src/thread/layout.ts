@@ -79,3 +79,6 @@ export function timesOf(block: Int32Array): Float64Array {
 export function slotWord(slot: number): number {
   return controlWords + (slot % slotsPerBlock) * slotWords;
 }
+
+/** The message a thread posts (its id under this key) once its entry module has loaded. */
+export const readyKey = 'lazypool:ready';
