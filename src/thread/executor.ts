@@ -33,6 +33,10 @@ import { Claim, Control, newBlock, Outcome, slotsPerBlock, slotWord, slotWords, 
 import { isCloneError, isTransported, notCloneable, revive, workerExited } from './replies.js';
 import { UrgentFirstQueue, urgent } from './urgent-queue.js';
 
+type PiscinaLoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+type PiscinaTask = Parameters<PiscinaLoadBalancer>[0];
+type PiscinaWorker = Parameters<PiscinaLoadBalancer>[1][number];
+
 // entry.ts under tsx, entry.js once built: the entry sits next to this file, with its extension.
 const threadEntry = fileURLToPath(new URL(`./entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
@@ -46,13 +50,13 @@ const aheadTasksPerPlace = 2;
 /** One Piscina task out: one job, or a batch. */
 class Task {
   readonly posts: Post[];
-  /** How many tasks had come back when this one was posted. */
-  readonly postedAfter: number;
+  /** Order of posting: increasing. */
+  readonly seq: number;
   /** Index of the first post not yet seen begun (or taken back). */
   next = 0;
-  constructor(posts: Post[], postedAfter: number) {
+  constructor(posts: Post[], seq: number) {
     this.posts = posts;
-    this.postedAfter = postedAfter;
+    this.seq = seq;
   }
 }
 
@@ -116,8 +120,8 @@ export class ThreadExecutor implements Executor {
   readonly #channels = new Set<MessagePort>();
   #waking = false;
   #wakeAgain = false;
-  /** Tasks that have come back so far. */
-  #answers = 0;
+  /** Tasks posted so far. */
+  #posted = 0;
   /** The last post seen begun on each thread (by thread id). */
   readonly #lastOnThread = new Map<number, Post>();
   /** Threads whose entry module has loaded (by thread id). */
@@ -148,6 +152,7 @@ export class ThreadExecutor implements Executor {
       stricterFIFO: true,
       // Promoted jobs first: a promoted job is posted at once, and is next for the first free thread.
       taskQueue: new UrgentFirstQueue(),
+      loadBalancer: (task, workers) => this.#placeTask(task, workers),
       // Piscina's run and wait histograms are not exposed by lazypool: not worth two clock reads
       // and two histogram records per job.
       recordTiming: false,
@@ -177,6 +182,22 @@ export class ThreadExecutor implements Executor {
       this.#threadFailedToStart(error);
       process.emitWarning(error.message, { type: 'LazypoolWorkerWarning', detail: error.stack });
     });
+  }
+
+  /**
+   * Where Piscina puts a task: a thread that can begin it now if there is one. Otherwise, a job
+   * sent ahead goes to the least busy thread's inbox, unless a thread is still starting (it will
+   * be free: Piscina offers only ready threads). A promoted job never waits in a busy thread's
+   * inbox: it waits in Piscina's queue, which serves it to the first thread that frees up.
+   */
+  #placeTask(task: PiscinaTask, workers: PiscinaWorker[]): PiscinaWorker | null {
+    let leastBusy: PiscinaWorker | null = null;
+    for (const worker of workers) {
+      if (worker.currentUsage < this.#perThread) return worker;
+      if (worker.currentUsage < this.#tasksPerPlace * this.#perThread && (leastBusy === null || worker.currentUsage < leastBusy.currentUsage)) leastBusy = worker;
+    }
+    if (task[queueOptionsSymbol] === urgent || workers.length < this.#piscina.threads.length) return null;
+    return leastBusy;
   }
 
   get threads(): number {
@@ -341,7 +362,7 @@ export class ThreadExecutor implements Executor {
       inputs.push(input);
     }
     if (posts.length === 0) return;
-    const task = new Task(posts, this.#answers);
+    const task = new Task(posts, ++this.#posted);
     this.#tasks.add(task);
     let reply: Promise<unknown>;
     try {
@@ -482,7 +503,6 @@ export class ThreadExecutor implements Executor {
 
   /** A Piscina task came back: settle its jobs; those it never began go back to the pool. */
   #answered(task: Task, failed: boolean, reply: unknown): void {
-    this.#answers++;
     this.#tasks.delete(task);
     this.#scanTask(task);
     const posts = task.posts;
@@ -541,19 +561,22 @@ export class ThreadExecutor implements Executor {
     if (exited && !anyBegun && returned > 0) this.#threadFailedToStart(reply);
     this.#sendUnsent();
     this.wake();
-    this.#rebalance();
+    this.#rebalance(task);
   }
 
   /**
    * A task came back and the pool had nothing more to give: jobs another thread has not begun (a
    * task waiting behind its thread's job, or the tail of a batch) are taken back and sent again,
-   * so that the thread that freed up runs them. One task's worth per task that came back, and
-   * only tasks posted before it came back, so a job moves only toward a thread that freed up.
+   * so that the thread that freed up runs them. One task's worth per task that came back, taken
+   * only from tasks posted before it: those were waiting when the thread that freed up was given
+   * its task, so they wait behind another thread's job. A job sent again is posted after every
+   * task out, so it never moves twice for the same thread (no ping-pong of a job still on its way).
    */
-  #rebalance(): void {
+  #rebalance(answered: Task): void {
     if (this.#source!.nextName() !== null || this.#tasks.size >= this.#tasksPerPlace * this.#capacity) return;
     for (const task of this.#tasks) {
-      if (task.postedAfter >= this.#answers) continue;
+      // A batch under way waits behind its own running job, whenever it was posted.
+      if (task.next === 0 && task.seq > answered.seq) continue;
       const waiting = task.posts.slice(task.next).filter((post) => post.state === 'sent' && !post.job.promoted && !transfers(post.job));
       if (waiting.length === 0) continue;
       // A batch under way gives up all it has not begun (its thread runs a job that may be long);
