@@ -3,15 +3,19 @@
  * its jobs: a failure in one is the group's to report through `settled()`, never an unhandled
  * rejection; `await using` cancels what is unsettled and waits for everything to stop settling.
  */
-import { observe, type JobHandle, type JobOutcome } from './handle.js';
-import type { SubmitOptions } from './options.js';
-import type { Pool, PoolHandle } from './pool.js';
+import { observe, type JobHandle, type JobOutcome, type PoolHandle } from './handle.js';
+import type { SubmitOptions } from './submit-options.js';
+
+/** What a group submits its jobs through: its pool. */
+interface Submitter<H extends JobHandle<any, any>> {
+  submit<T = unknown>(input: unknown, options?: SubmitOptions): PoolHandle<H, T>;
+}
 
 export class JobGroup<H extends JobHandle<any, any> = JobHandle> {
-  readonly #pool: Pool<H>;
+  readonly #pool: Submitter<H>;
   readonly #handles: JobHandle<any, any>[] = [];
 
-  constructor(pool: Pool<H>) {
+  constructor(pool: Submitter<H>) {
     this.#pool = pool;
   }
 

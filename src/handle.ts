@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { CancelledError } from './errors.js';
 import { heapIndex } from './queue.js';
-import type { SubmitOptions } from './options.js';
+import type { SubmitOptions } from './submit-options.js';
 
 /** `held` <-> `queued` -> `running` -> `fulfilled` | `rejected` | `cancelled`. */
 export type JobState = 'held' | 'queued' | 'running' | 'fulfilled' | 'rejected' | 'cancelled';
@@ -55,6 +55,12 @@ interface Callbacks<H> {
 
 /** @internal */
 export type AnyHandle = JobHandle<any, any>;
+
+/** The handle type a pool gives: the result type `T` plus whatever its `Handle` class adds. */
+export type PoolHandle<H extends JobHandle<any, any>, T> = [Exclude<keyof H, keyof JobHandle<any, any>>] extends [never]
+  ? JobHandle<T>
+  : JobHandle<T> & Omit<H, keyof JobHandle<any, any>>;
+
 
 // Module-internal transitions, bound to the private fields in JobHandle's static block (declared
 // first: the static block runs when the class is defined).

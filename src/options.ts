@@ -2,35 +2,13 @@
  * Every option of `new Pool` and `submit`, documented where it is declared, and their validation.
  * Validation names the option and the value: `concurrency must be a non-negative integer, got -1`.
  */
-import type { TransferListItem } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { messages } from './errors.js';
 import type { Executor } from './executor.js';
-import { JobHandle, type JobHandleInit } from './handle.js';
+import type { SubmitOptions } from './submit-options.js';
 
-/** Options of a single job, given to `submit`. Unknown keys are kept on `handle.options`. */
-export interface SubmitOptions {
-  /** Which export of the worker module runs (Piscina's `name`); the default export otherwise. */
-  name?: string;
-  /** Higher runs first; equal priorities run in submission order. Default 0. */
-  priority?: number;
-  /** Start in state `held`: not queued until `start()`, `promote()`, or it is awaited. */
-  hold?: boolean;
-  /** Objects to transfer rather than copy to the worker (as Piscina's `transferList`). */
-  transferList?: readonly TransferListItem[];
-  /** Aborting it cancels the job, as `handle.cancel(signal.reason)` does. */
-  signal?: AbortSignal;
-  /**
-   * ms of running time, counted from the moment the job begins on its thread (not while it waits,
-   * nor while its input function builds the payload); past it the job is told to stop and rejects
-   * with `TimeoutError`. @default Infinity
-   */
-  timeout?: number;
-  /** Called with each progress value the job reports, as `handle.onProgress(callback)`. */
-  onProgress?: (value: unknown) => void;
-  /** Anything else is kept on `handle.options`, for a custom `Handle` class to read. */
-  [option: string]: unknown;
-}
+export type { SubmitOptions } from './submit-options.js';
+import { JobHandle, type JobHandleInit } from './handle.js';
 
 /** What an in-process job gets besides its input. */
 export interface InProcessJob {

@@ -24,7 +24,10 @@ import {
   setState,
   settle,
   type HandleOwner,
+  type PoolHandle,
 } from './handle.js';
+
+export type { PoolHandle } from './handle.js';
 import { InProcessExecutor } from './in-process-executor.js';
 import { JobGroup } from './group.js';
 import { iteratorOf, mapJobs } from './map.js';
@@ -57,11 +60,6 @@ export interface PoolStats {
   /** Threads alive now (0 for an in-process pool). */
   threads: number;
 }
-
-/** The handle type a pool gives: the result type `T` plus whatever its `Handle` class adds. */
-export type PoolHandle<H extends JobHandle<any, any>, T> = [Exclude<keyof H, keyof JobHandle<any, any>>] extends [never]
-  ? JobHandle<T>
-  : JobHandle<T> & Omit<H, keyof JobHandle<any, any>>;
 
 /** A worker module's exports as a typed object: `proxy.fn(arg)` is `submit(arg, { name: 'fn' })`. */
 export type WorkerProxy<Module, H extends JobHandle<any, any> = JobHandle> = {

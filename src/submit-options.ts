@@ -1,0 +1,29 @@
+/**
+ * The options of one job, in a module of their own: the handle (which keeps them) and the pool's
+ * option checks (which read them) both need them, and neither needs the other for it.
+ */
+import type { TransferListItem } from 'node:worker_threads';
+
+/** Options of a single job, given to `submit`. Unknown keys are kept on `handle.options`. */
+export interface SubmitOptions {
+  /** Which export of the worker module runs (Piscina's `name`); the default export otherwise. */
+  name?: string;
+  /** Higher runs first; equal priorities run in submission order. Default 0. */
+  priority?: number;
+  /** Start in state `held`: not queued until `start()`, `promote()`, or it is awaited. */
+  hold?: boolean;
+  /** Objects to transfer rather than copy to the worker (as Piscina's `transferList`). */
+  transferList?: readonly TransferListItem[];
+  /** Aborting it cancels the job, as `handle.cancel(signal.reason)` does. */
+  signal?: AbortSignal;
+  /**
+   * ms of running time, counted from the moment the job begins on its thread (not while it waits,
+   * nor while its input function builds the payload); past it the job is told to stop and rejects
+   * with `TimeoutError`. @default Infinity
+   */
+  timeout?: number;
+  /** Called with each progress value the job reports, as `handle.onProgress(callback)`. */
+  onProgress?: (value: unknown) => void;
+  /** Anything else is kept on `handle.options`, for a custom `Handle` class to read. */
+  [option: string]: unknown;
+}
