@@ -218,8 +218,10 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
   }
 
   /**
-   * Calls `callback(handle)` once, when the job begins on its thread (as the pool learns of it);
-   * on a later microtask if it already has. Never called for a job that settles without running.
+   * Calls `callback(handle)` once, when the pool learns that the job began on its thread; on a
+   * later microtask if it already has, or if the start came to light inside one of your own calls
+   * (a `cancel()`, `hold()` or `setPriority()` that found the job begun): never inside it. Never
+   * called for a job that settles without running.
    */
   onStart(callback: (handle: this) => void): this {
     checkCallback('onStart', callback);

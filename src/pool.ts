@@ -166,39 +166,60 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   /** Set by close(): no new jobs, nothing goes on hold, the queue runs even at concurrency 0. */
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** close({ cancelQueued }) is cancelling the queue (see #take). */
+  #cancellingAll = false;
   #idle = true;
   #idleWaiters: (() => void)[] = [];
 
+  /** Depth of the user's calls into the pool under way (see #started). */
+  #inCall = 0;
+
+  /** Runs `action`, a call of the user's, so that callbacks it would trigger wait for it to return. */
+  #call<R>(action: () => R): R {
+    this.#inCall++;
+    try {
+      return action();
+    } finally {
+      this.#inCall--;
+    }
+  }
+
   readonly #owner: HandleOwner = {
-    start: (handle) => {
-      this.#held.delete(handle);
-      this.#enqueue(handle);
-    },
-    hold: (handle) => {
-      // A closing pool runs what is queued; a job held now would never be started by anyone.
-      if (this.#closed || !this.#withdraw(handle)) return;
-      this.#queued--;
-      setState(handle, 'held');
-      this.#held.add(handle);
-      this.#checkIdle();
-    },
-    promote: (handle) => this.#promote(handle),
-    cancel: (handle, reason) => this.#cancel(handle, 'cancelled', reason),
-    reprioritise: (handle, priority) => {
-      const dispatch = runningJobOf(handle) as Dispatch | undefined;
-      if (dispatch?.phase === 'handed' && !dispatch.promoted) {
-        if (!this.#takeBack(dispatch)) return false;
-        assignPriority(handle, priority);
-        this.#queue.push(handle);
-      } else {
-        assignPriority(handle, priority);
-        if (this.#queue.has(handle)) this.#queue.update(handle);
-      }
-      if (handle.state === 'queued') this.#preempt(handle);
-      this.#pump();
-      return true;
-    },
+    start: (handle) =>
+      this.#call(() => {
+        this.#held.delete(handle);
+        this.#enqueue(handle);
+      }),
+    hold: (handle) =>
+      this.#call(() => {
+        // A closing pool runs what is queued; a job held now would never be started by anyone.
+        if (this.#closed || !this.#withdraw(handle)) return;
+        this.#queued--;
+        setState(handle, 'held');
+        this.#held.add(handle);
+        this.#checkIdle();
+        // A job taken back from the executor left room there.
+        this.#pump();
+      }),
+    promote: (handle) => this.#call(() => this.#promote(handle)),
+    cancel: (handle, reason) => this.#call(() => this.#cancel(handle, 'cancelled', reason)),
+    reprioritise: (handle, priority) => this.#call(() => this.#reprioritise(handle, priority)),
   };
+
+  #reprioritise(handle: JobHandle, priority: number): boolean {
+    const dispatch = runningJobOf(handle) as Dispatch | undefined;
+    if (dispatch?.phase === 'handed' && !dispatch.promoted) {
+      if (!this.#takeBack(dispatch)) return false;
+      assignPriority(handle, priority);
+      this.#queue.push(handle);
+    } else {
+      assignPriority(handle, priority);
+      if (this.#queue.has(handle)) this.#queue.update(handle);
+    }
+    if (handle.state === 'queued') this.#preempt(handle);
+    this.#pump();
+    return true;
+  }
 
   /** What the executor sees of the pool: see executor.ts. */
   readonly #source: JobSource = {
@@ -261,7 +282,13 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         return handle as PoolHandle<H, T>;
       }
     }
-    this.#enqueue(handle);
+    // Jobs found begun on the way (taken back for this one) run their callbacks after submit().
+    this.#inCall++;
+    try {
+      this.#enqueue(handle);
+    } finally {
+      this.#inCall--;
+    }
     return handle as PoolHandle<H, T>;
   }
 
@@ -273,8 +300,11 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     const dispatch = runningJobOf(handle) as Dispatch | undefined;
     // Its input function is still building the payload: it joins the queue when that is done.
     if (dispatch?.phase === 'building') return;
-    if (dispatch?.promoted === true) this.#pushUrgent(dispatch);
-    else {
+    if (dispatch?.promoted === true) {
+      this.#pushUrgent(dispatch);
+      // As promote(): jobs sent ahead would begin before it on their threads.
+      this.#takeBackAll();
+    } else {
       this.#queue.push(handle);
       this.#preempt(handle);
     }
@@ -317,6 +347,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
 
   /** The executor has room: the next job, its payload built, or `undefined`. */
   #take(promotedOnly: boolean): Dispatch | undefined {
+    // close({ cancelQueued }) is cancelling every waiting job: none goes out meanwhile.
+    if (this.#cancellingAll) return undefined;
     for (;;) {
       let dispatch = this.#nextUrgent();
       if (dispatch !== undefined) {
@@ -441,7 +473,10 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       dispatch.timer = new Timer(() => this.#cancel(handle, 'rejected', new TimeoutError(timeout)), left);
     }
     this.emit('start', handle);
-    runStartCallbacks(handle);
+    // Found begun inside the caller's own cancel(), hold(), setPriority(), pause()…: its onStart
+    // callbacks wait for that call to return.
+    if (this.#inCall > 0) queueMicrotask(() => runStartCallbacks(handle));
+    else runStartCallbacks(handle);
   }
 
   /** The job has really stopped: free its slot, settle its handle, let the executor take more. */
@@ -480,7 +515,11 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     const handle = dispatch.handle;
     if (handle.state === 'queued') {
       if (dispatch.promoted) this.#pushUrgent(dispatch);
-      else this.#queue.push(handle);
+      else {
+        this.#queue.push(handle);
+        // It goes before the jobs sent after it: they come back.
+        this.#preempt(handle);
+      }
     }
     this.#pump();
   }
@@ -633,7 +672,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     const lowered = checkConcurrency(value) < this.concurrency;
     this.#concurrency = value;
     // Jobs sent ahead would begin past the new limit: they come back.
-    if (lowered && value < this.#executor.capacity) this.#takeBackAll();
+    if (lowered && value < this.#executor.capacity) this.#call(() => this.#takeBackAll());
     this.#pump();
   }
 
@@ -658,7 +697,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   pause(): void {
     if (this.#closed) return;
     this.#paused = true;
-    this.#takeBackAll();
+    this.#call(() => this.#takeBackAll());
   }
 
   /** Lets queued jobs begin again. */
@@ -732,6 +771,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     const reason = new PoolClosedError('the pool was closed before the job started');
     for (const handle of [...this.#held]) this.#cancel(handle, 'cancelled', reason);
     if (options.cancelQueued === true) {
+      this.#cancellingAll = true;
       for (const dispatch of [...this.#handed]) this.#cancel(dispatch.handle, 'cancelled', reason);
       for (let index = this.#urgentHead; index < this.#urgent.length; index++) {
         const dispatch = this.#urgent[index]!;
@@ -746,6 +786,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         this.#emitDone(handle);
       }
       for (const dispatch of [...this.#building]) this.#cancel(dispatch.handle, 'cancelled', reason);
+      this.#cancellingAll = false;
     }
     this.#pump();
     this.#checkIdle();
