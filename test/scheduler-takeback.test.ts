@@ -12,21 +12,27 @@
  * begins it the same way but tells the pool only at the end of the step, after another operation,
  * as a thread that claimed a job before the main thread looked (then `takeBack` must answer false
  * and report the start itself); `complete`/`fail` stop a job that began (a cancelled one included:
- * its place stays taken until it really stops); `return` gives a sent-ahead job back, as when its
- * thread died. `takeBack` succeeds for every job the program did not have begin.
+ * its place stays taken until it really stops); `return` gives back any job sent ahead (the
+ * program picks which), as when its thread died: it must still begin before the jobs sent after it.
+ * `takeBack` succeeds for every job the program did not have begin. The executor asks the pool for
+ * more only when the pool wakes it: a take-back that frees room must be followed by a wake.
  *
  * After every step the pool and the model agree on every job's state, the order in which jobs
  * began (promoted jobs first in the order promoted, then highest priority first, FIFO on ties),
  * the 'start' events, and the counts. Whenever a job begins: not while paused and at most
  * `concurrency` at once (promoted jobs aside). onDone never runs inside a step; every handle
  * settles exactly once. Concurrency: the default (the executor's capacity), 0–4 and Infinity,
- * changed by the program. The program ends with close(), with or without cancelQueued.
+ * changed by the program. The program ends with close(), with or without cancelQueued: held jobs
+ * are cancelled at once; with cancelQueued every queued job (sent ahead or not) is cancelled at
+ * once and none begins; without it the queued jobs run out in the model's order (past a pause and
+ * concurrency 0). Either way the pool and the model agree once it has closed.
  *
- * Four gaps the property found are pinned by `test.failing` tests at the end of this file, and
- * worked around here until fixed: the executor asks for more on its own after a take-back (gap 2),
- * `return` gives back only the last job sent (gap 3), start() of a held promoted job is skipped
- * while jobs that are not promoted wait in the executor (gap 4), and close({ cancelQueued: true })
- * is not checked to cancel every queued job (gap 1).
+ * Four gaps the property found (fixed in ce68ee9) are kept as tests at the end of this file, each
+ * on its smallest program: close({ cancelQueued: true }) letting a queued job out, hold() of a job
+ * sent ahead not waking the executor, a job given back beginning after the jobs sent after it, and
+ * start() of a held promoted job leaving the jobs sent ahead to begin first. Since `return` may
+ * give back a promoted job, the property fails: a promoted job given back begins after the jobs
+ * sent after it (pinned by two `test.failing` tests at the end; not worked around here).
  *
  * Checked to fail when #preempt takes nothing back, and when pause() takes nothing back (the
  * in-process model test passes either way).
@@ -50,7 +56,7 @@ type Command =
   | { kind: 'begin' }
   | { kind: 'claim'; then: Operation }
   | { kind: 'complete' | 'fail'; pick: number }
-  | { kind: 'return' };
+  | { kind: 'return'; pick: number };
 
 const operation: fc.Arbitrary<Operation> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('submit' as const), priority: fc.integer({ min: -2, max: 2 }), hold: fc.boolean() }) },
@@ -65,7 +71,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ kind: 'begin' as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('claim' as const), then: operation }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constantFrom('complete' as const, 'fail' as const), pick: fc.nat(8) }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'return' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('return' as const), pick: fc.nat(8) }) },
 );
 
 /**
@@ -94,8 +100,6 @@ class SteppedExecutor implements Executor {
     readonly ahead: number,
     /** Asked at each begin: whether the pool is paused, and its concurrency now. */
     readonly pool: () => { paused: boolean; concurrency: number },
-    /** Asks the pool for more on its own, a microtask after a job was taken back (see the known gaps below). */
-    readonly wakeAfterTakeBack = true,
   ) {
     this.capacity = places;
   }
@@ -168,8 +172,8 @@ class SteppedExecutor implements Executor {
     this.source.stopped(job!, failed, failed ? new Error(`job ${job!.id} failed`) : `job ${job!.id} done`);
   }
 
-  /** The `pick`th job sent ahead (default: the last) comes back, never begun (its thread died). */
-  giveBack(pick = this.sent.length - 1): void {
+  /** The `pick`th job sent ahead comes back, never begun (its thread died). */
+  giveBack(pick: number): void {
     if (this.sent.length === 0) return;
     const [job] = this.sent.splice(pick % this.sent.length, 1);
     this.source.returned(job!);
@@ -188,7 +192,6 @@ class SteppedExecutor implements Executor {
       return false;
     }
     this.sent.splice(index, 1);
-    if (this.wakeAfterTakeBack) queueMicrotask(() => this.wake());
     return true;
   }
 
@@ -224,6 +227,8 @@ class Model {
   /** Jobs begun and not stopped (cancelled ones included), in the order they began. */
   readonly busy: ModelJob[] = [];
   paused = false;
+  /** close() was called: the queue runs past a pause, at concurrency 1 at least. */
+  closing = false;
   #urgentSeq = 0;
   constructor(
     readonly places: number,
@@ -235,7 +240,8 @@ class Model {
     if (this.busy.length >= this.places) return undefined;
     const urgent = this.jobs.filter((job) => job.state === 'queued' && job.promoted).sort((a, b) => a.urgentSeq - b.urgentSeq);
     if (urgent.length > 0) return urgent[0];
-    if (this.paused || this.busy.length >= (this.concurrency ?? this.places)) return undefined;
+    const limit = this.concurrency ?? this.places;
+    if (this.closing ? this.busy.length >= Math.max(1, limit) : this.paused || this.busy.length >= limit) return undefined;
     const waiting = this.jobs.filter((job) => job.state === 'queued').sort((a, b) => b.priority - a.priority || a.id - b.id);
     return waiting[0];
   }
@@ -250,6 +256,11 @@ class Model {
     if (this.busy.length === 0) return;
     const [job] = this.busy.splice(pick % this.busy.length, 1);
     if (job!.state === 'running') job!.state = failed ? 'rejected' : 'fulfilled';
+  }
+  /** close(): held jobs are cancelled, and queued ones too with `cancelQueued`. */
+  close(cancelQueued: boolean): void {
+    this.closing = true;
+    for (const job of this.jobs) if (job.state === 'held' || (cancelQueued && job.state === 'queued')) job.state = 'cancelled';
   }
   apply(command: Operation): void {
     switch (command.kind) {
@@ -327,16 +338,6 @@ test('the scheduler agrees with the reference model over an executor that sends 
           return false;
         };
 
-        /**
-         * start() of a held promoted job while the executor holds jobs that are not promoted: the
-         * pool does not take those back (known gap 4 below); skipped, in the pool and the model.
-         */
-        const skipped = (step: Operation): boolean => {
-          if (step.kind !== 'start') return false;
-          const handle = handles[step.job % Math.max(1, handles.length)];
-          return handle !== undefined && handle.state === 'held' && model.jobs[handle.id - 1]!.promoted && executor.sent.some((job) => !job.promoted);
-        };
-
         const operate = (step: Operation): void => {
           if (step.kind === 'submit') {
             const handle = pool!.submit(handles.length + 1, { priority: step.priority, hold: step.hold });
@@ -392,10 +393,8 @@ test('the scheduler agrees with the reference model over an executor that sends 
             case 'claim':
               executor.begin(false);
               model.begin();
-              if (!skipped(step.then)) {
-                operate(step.then);
-                model.apply(step.then);
-              }
+              operate(step.then);
+              model.apply(step.then);
               executor.report();
               break;
             case 'complete':
@@ -404,11 +403,10 @@ test('the scheduler agrees with the reference model over an executor that sends 
               model.finish(step.pick, step.kind === 'fail');
               break;
             case 'return':
-              // The last one only: see the known gaps below.
-              executor.giveBack();
+              // The model is unchanged: the job is still queued, in its place.
+              executor.giveBack(step.pick);
               break;
             default:
-              if (skipped(step)) break;
               operate(step);
               model.apply(step);
           }
@@ -422,18 +420,28 @@ test('the scheduler agrees with the reference model over an executor that sends 
         }
         closing = true;
         const heldAtClose = handles.filter((handle) => handle.state === 'held');
+        const queuedAtClose = handles.filter((handle) => handle.state === 'queued');
+        const begunBeforeClose = executor.began.length;
+        const settledBeforeClose = settledCount();
         const closed = pool.close({ cancelQueued });
+        model.close(cancelQueued);
         if (failure === undefined) {
-          // Held jobs are cancelled at once (nothing would ever start them). With cancelQueued,
-          // queued jobs should be too, but some escape (known gap 1 below): not checked here.
+          // Held jobs are cancelled at once (nothing would ever start them); with cancelQueued,
+          // every queued job too, sent ahead or not.
           const left = heldAtClose.filter((handle) => handle.state !== 'cancelled');
+          const escaped = cancelQueued ? queuedAtClose.filter((handle) => handle.state !== 'cancelled') : [];
           if (left.length > 0) fail(`close() left held jobs ${left.map((h) => `${h.id} ${h.state}`).join(', ')}`);
+          else if (escaped.length > 0) fail(`close({ cancelQueued: true }) left queued jobs ${escaped.map((h) => `${h.id} ${h.state}`).join(', ')}`);
+          else if (settledCount() !== settledBeforeClose) fail('onDone ran inside close()');
+          else agree(`close({ cancelQueued: ${cancelQueued} })`);
         }
-        // Every job the executor holds runs out (a job close() should have cancelled included,
-        // so that the pool can close); close() resolves once none is left.
+        // Every job the executor holds runs out, in the model's order (a closing pool runs its
+        // queue past a pause and concurrency 0); close() resolves once none is left.
         for (let rounds = 0; rounds < 200 && pool.stats.queued + executor.running.length + executor.sent.length > 0; rounds++) {
           executor.begin(true);
+          model.begin();
           while (executor.running.length > 0) executor.finish(0, false);
+          while (model.busy.length > 0) model.finish(0, false);
           await Promise.resolve();
         }
         const hung = await Promise.race([closed.then(() => false), turn().then(turn).then(() => true)]);
@@ -442,7 +450,11 @@ test('the scheduler agrees with the reference model over an executor that sends 
           if (hung) fail(`close() did not resolve: stats ${JSON.stringify(pool.stats)}, executor holds ${executor.sent.length} sent, ${executor.running.length} running`);
           else if (executor.problems.length > 0) fail(`closing: ${executor.problems.join('; ')}`);
           else if (executor.closed !== 1) fail(`executor.close() called ${executor.closed} times`);
-          else {
+          else if (cancelQueued && executor.began.length > begunBeforeClose) {
+            fail(`close({ cancelQueued: true }): jobs ${JSON.stringify(executor.began.slice(begunBeforeClose))} began after it`);
+          } else if (!agree('closed')) {
+            // agree() has set the failure.
+          } else {
             const wrong = handles.filter((handle) => settlements.get(handle.id) !== 1);
             if (wrong.length > 0) fail(`closed: handles ${wrong.map((h) => `${h.id}×${settlements.get(h.id) ?? 0}`).join(', ')} did not settle exactly once`);
           }
@@ -455,25 +467,22 @@ test('the scheduler agrees with the reference model over an executor that sends 
   t.pass('fast-check found no program on which the two disagree');
 });
 
-// Known gaps, found by the property above and pinned here, each on its smallest program. They fail
-// today (`test.failing`): once the pool is fixed AVA reports them as passing unexpectedly; then make
-// them ordinary tests and drop the matching workaround in the property (named in each).
+// Gaps the property above found (fixed in ce68ee9), each kept on its smallest program.
 
 /** A pool over a stepped executor, `concurrency` its default. */
-function steppedPool(places: number, ahead: number, wakeAfterTakeBack: boolean) {
+function steppedPool(places: number, ahead: number) {
   let pool: Pool | undefined;
-  const executor = new SteppedExecutor(places, ahead, () => ({ paused: false, concurrency: pool!.concurrency }), wakeAfterTakeBack);
+  const executor = new SteppedExecutor(places, ahead, () => ({ paused: false, concurrency: pool!.concurrency }));
   pool = new Pool({ executor });
   return { pool, executor };
 }
 
-test.failing('known gap 1: close({ cancelQueued: true }) cancels every queued job, though cancelling one lets the executor take the next', async (t) => {
+test('close({ cancelQueued: true }) cancels every queued job, though cancelling one frees room in the executor', async (t) => {
   // close() resumes the pool, then cancels the jobs sent ahead one by one; each cancellation frees
-  // room, the executor is woken and takes the next queued job out of the queue before close()
-  // drains it: that job is neither among the jobs sent ahead it looked at nor in the queue, and
-  // runs. With Piscina's threads: pause(), a held job and four queued, `concurrency: 1` on two
-  // threads, close({ cancelQueued: true }): the second job runs, every time.
-  const { pool, executor } = steppedPool(1, 1, false);
+  // room and wakes the executor, which must not take the next queued job out of the queue before
+  // close() has cancelled it too. With Piscina's threads it did: pause(), a held job and four
+  // queued, `concurrency: 1` on two threads, close({ cancelQueued: true }): the second job ran.
+  const { pool, executor } = steppedPool(1, 1);
   pool.pause();
   const held = pool.submit('held', { hold: true });
   const queued = [1, 2, 3, 4].map((n) => pool.submit(n));
@@ -484,19 +493,21 @@ test.failing('known gap 1: close({ cancelQueued: true }) cancels every queued jo
     queued.map((handle) => handle.state),
     ['cancelled', 'cancelled', 'cancelled', 'cancelled'],
   );
+  t.deepEqual(executor.sent, [], 'the executor holds nothing');
   // Let the pool close whatever happened.
   for (let rounds = 0; rounds < 10 && executor.sent.length > 0; rounds++) {
     executor.begin(true);
     executor.finish(0, false);
   }
   await closed;
+  t.deepEqual(executor.began, [], 'no job began');
 });
 
-test.failing('known gap 2: hold() of a job sent ahead wakes the executor, whose room it freed (property: wakeAfterTakeBack)', (t) => {
-  // Every other take-back is followed by a wake; hold() is not. Piscina's threads free no room
-  // when a job is taken back (its task still counts until it answers, which wakes the executor),
-  // so only an executor whose room frees at once is left with a place empty while a job waits.
-  const { pool, executor } = steppedPool(1, 0, false);
+test('hold() of a job sent ahead wakes the executor, whose room it freed', (t) => {
+  // Every take-back is followed by a wake, hold()'s included. Piscina's threads free no room when
+  // a job is taken back (its task still counts until it answers, which wakes the executor), but
+  // an executor whose room frees at once must not be left with a place empty while a job waits.
+  const { pool, executor } = steppedPool(1, 0);
   const first = pool.submit(1);
   const second = pool.submit(2);
   t.deepEqual(executor.sent.map((job) => job.id), [first.id]);
@@ -506,26 +517,26 @@ test.failing('known gap 2: hold() of a job sent ahead wakes the executor, whose 
   t.is(second.state, 'running');
 });
 
-test.failing('known gap 3: a job the executor gives back begins before the jobs taken after it (property: only the last is given back)', (t) => {
-  // #returned puts the job back in the queue without taking back what was sent after it, so it is
-  // sent again behind them (with threads: a thread that dies gives back the tail of its batch, which
-  // then waits behind later jobs already sent to other threads).
-  const { pool, executor } = steppedPool(1, 1, true);
+test('a job the executor gives back begins before the jobs sent after it', (t) => {
+  // The job given back goes back to the queue and the jobs sent after it come back too, so that
+  // it is sent again ahead of them (with threads: a thread that dies gives back the tail of its
+  // batch, which must not wait behind later jobs already sent to other threads).
+  const { pool, executor } = steppedPool(1, 1);
   const first = pool.submit(1);
   const second = pool.submit(2);
   t.deepEqual(executor.sent.map((job) => job.id), [first.id, second.id]);
   executor.giveBack(0);
+  t.deepEqual(executor.sent.map((job) => job.id), [first.id, second.id], 'sent again, in order');
   executor.begin(true);
   t.is(first.state, 'running', 'the first job, given back, begins first');
   t.is(second.state, 'queued');
 });
 
-test.failing('known gap 4: start() of a held promoted job takes back the jobs sent ahead, so that it begins first (property: skipped)', (t) => {
-  // promote() takes back every job sent ahead that is not promoted; a promoted job that was held
-  // and is started again goes to the front of the pool's urgent line, but the executor is left
-  // holding the jobs sent ahead of it, which begin first (with threads: the job waiting in a
-  // thread's inbox runs before it).
-  const { pool, executor } = steppedPool(1, 0, true);
+test('start() of a held promoted job takes back the jobs sent ahead, so that it begins first', (t) => {
+  // As promote() does: a promoted job that was held and is started again goes to the front of the
+  // pool's urgent line, and the jobs sent ahead of it come back (with threads: the job waiting in
+  // a thread's inbox would run before it).
+  const { pool, executor } = steppedPool(1, 0);
   const urgent = pool.submit('urgent', { hold: true });
   urgent.promote();
   urgent.hold();
@@ -535,4 +546,37 @@ test.failing('known gap 4: start() of a held promoted job takes back the jobs se
   executor.begin(true);
   t.is(urgent.state, 'running', 'the promoted job begins first');
   t.is(other.state, 'queued');
+});
+
+// Found by the property once `return` could give back any job sent ahead, promoted ones included
+// (after ce68ee9). Not fixed yet: pinned with `test.failing`; once the pool is fixed AVA reports
+// them as passing unexpectedly: then make them ordinary tests. The property fails on them meanwhile.
+
+test.failing('a promoted job the executor gives back begins before the jobs not promoted sent after it', (t) => {
+  // #returned puts a promoted job back at the end of the urgent line but takes nothing back (as
+  // promote() and start() do with #takeBackAll), so the job sent after it begins first.
+  const { pool, executor } = steppedPool(1, 1);
+  const first = pool.submit(1);
+  const second = pool.submit(2);
+  first.promote();
+  t.deepEqual(executor.sent.map((job) => job.id), [first.id, second.id]);
+  executor.giveBack(0);
+  executor.begin(true);
+  t.is(first.state, 'running', 'the promoted job, given back, begins first');
+  t.is(second.state, 'queued');
+});
+
+test.failing('a promoted job the executor gives back begins before the jobs promoted after it', (t) => {
+  // Promoted jobs begin in the order promoted; the one given back joins the end of the urgent line
+  // and the promoted job sent after it is never taken back.
+  const { pool, executor } = steppedPool(1, 1);
+  const a = pool.submit('a', { hold: true });
+  const b = pool.submit('b', { hold: true });
+  a.promote();
+  b.promote();
+  t.deepEqual(executor.sent.map((job) => job.id), [a.id, b.id]);
+  executor.giveBack(0);
+  executor.begin(true);
+  t.is(a.state, 'running', 'the first promoted begins first');
+  t.is(b.state, 'queued');
 });
