@@ -90,6 +90,8 @@ class Dispatch implements ExecutorJob {
   readonly name: string | undefined;
   readonly transferList: readonly TransferListItem[] | undefined;
   promoted = false;
+  /** When it was promoted (the pool's count of promotions): promoted jobs go in that order. */
+  promotedAt = 0;
   input: unknown = undefined;
   /** The payload is built (a value input, or an input function that has returned). */
   built = false;
@@ -162,6 +164,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   #rejected = 0;
   #cancelled = 0;
   #lastId = 0;
+  /** Promotions so far: each promoted job's place in the urgent order. */
+  #promotions = 0;
   #paused = false;
   /** Set by close(): no new jobs, nothing goes on hold, the queue runs even at concurrency 0. */
   #closed = false;
@@ -340,9 +344,15 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     return undefined;
   }
 
+  /** Puts a promoted job in the urgent list, in the order of promotion. */
   #pushUrgent(dispatch: Dispatch): void {
     dispatch.urgent = true;
-    this.#urgent.push(dispatch);
+    const urgent = this.#urgent;
+    let index = urgent.length;
+    // Only a job given back or taken back goes anywhere but last: it keeps its place.
+    while (index > this.#urgentHead && urgent[index - 1]!.promotedAt > dispatch.promotedAt) index--;
+    if (index === urgent.length) urgent.push(dispatch);
+    else urgent.splice(index, 0, dispatch);
   }
 
   /** The executor has room: the next job, its payload built, or `undefined`. */
@@ -514,8 +524,17 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     dispatch.phase = 'idle';
     const handle = dispatch.handle;
     if (handle.state === 'queued') {
-      if (dispatch.promoted) this.#pushUrgent(dispatch);
-      else {
+      if (dispatch.promoted) {
+        this.#pushUrgent(dispatch);
+        // It goes before every job sent after it (promoted after it, or not promoted): they come back.
+        for (const other of [...this.#handed]) {
+          if (other.promoted && other.promotedAt < dispatch.promotedAt) continue;
+          if (this.#takeBack(other)) {
+            if (other.promoted) this.#pushUrgent(other);
+            else this.#queue.push(other.handle);
+          }
+        }
+      } else {
         this.#queue.push(handle);
         // It goes before the jobs sent after it: they come back.
         this.#preempt(handle);
@@ -596,6 +615,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       setRunningJob(handle, dispatch);
     }
     dispatch.promoted = true;
+    dispatch.promotedAt = ++this.#promotions;
     if (dispatch.phase !== 'building') this.#pushUrgent(dispatch);
     // Jobs sent ahead would begin before it on their threads: they come back.
     this.#takeBackAll();

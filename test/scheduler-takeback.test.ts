@@ -30,9 +30,9 @@
  * Four gaps the property found (fixed in ce68ee9) are kept as tests at the end of this file, each
  * on its smallest program: close({ cancelQueued: true }) letting a queued job out, hold() of a job
  * sent ahead not waking the executor, a job given back beginning after the jobs sent after it, and
- * start() of a held promoted job leaving the jobs sent ahead to begin first. Since `return` may
- * give back a promoted job, the property fails: a promoted job given back begins after the jobs
- * sent after it (pinned by two `test.failing` tests at the end; not worked around here).
+ * start() of a held promoted job leaving the jobs sent ahead to begin first; and two more once
+ * `return` could give back a promoted job (it began after the jobs sent after it, or promoted
+ * after it).
  *
  * Checked to fail when #preempt takes nothing back, and when pause() takes nothing back (the
  * in-process model test passes either way).
@@ -548,13 +548,10 @@ test('start() of a held promoted job takes back the jobs sent ahead, so that it 
   t.is(other.state, 'queued');
 });
 
-// Found by the property once `return` could give back any job sent ahead, promoted ones included
-// (after ce68ee9). Not fixed yet: pinned with `test.failing`; once the pool is fixed AVA reports
-// them as passing unexpectedly: then make them ordinary tests. The property fails on them meanwhile.
+// Found by the property once `return` could give back any job sent ahead, promoted ones included.
 
-test.failing('a promoted job the executor gives back begins before the jobs not promoted sent after it', (t) => {
-  // #returned puts a promoted job back at the end of the urgent line but takes nothing back (as
-  // promote() and start() do with #takeBackAll), so the job sent after it begins first.
+test('a promoted job the executor gives back begins before the jobs not promoted sent after it', (t) => {
+  // A promoted job given back keeps its place ahead of everything: the jobs sent after it come back.
   const { pool, executor } = steppedPool(1, 1);
   const first = pool.submit(1);
   const second = pool.submit(2);
@@ -566,9 +563,8 @@ test.failing('a promoted job the executor gives back begins before the jobs not 
   t.is(second.state, 'queued');
 });
 
-test.failing('a promoted job the executor gives back begins before the jobs promoted after it', (t) => {
-  // Promoted jobs begin in the order promoted; the one given back joins the end of the urgent line
-  // and the promoted job sent after it is never taken back.
+test('a promoted job the executor gives back begins before the jobs promoted after it', (t) => {
+  // Promoted jobs begin in the order promoted; the one given back keeps its place among them.
   const { pool, executor } = steppedPool(1, 1);
   const a = pool.submit('a', { hold: true });
   const b = pool.submit('b', { hold: true });
