@@ -7,6 +7,7 @@ import { cancel } from './cancel.js';
 import { concurrency } from './concurrency.js';
 import { dispatch } from './dispatch.js';
 import { hash } from './hash.js';
+import { lazy } from './lazy.js';
 import { memory } from './memory.js';
 import { scaling } from './scaling.js';
 import { soak } from './soak.js';
@@ -21,6 +22,7 @@ export const benchmarks: readonly Benchmark[] = [
   memory,
   urgent,
   cancel,
+  lazy,
   scaling,
   streaming,
   hash,
