@@ -16,8 +16,6 @@ class Running implements InProcessJob {
   readonly #job: ExecutorJob;
   #controller: AbortController | undefined;
   #stopped = false;
-  /** Frees the slot of a job that ignores its signal, once abortGrace has passed. */
-  giveUp: (() => void) | undefined;
   graceTimer: Timer | undefined;
 
   constructor(job: ExecutorJob) {
@@ -91,30 +89,34 @@ export class InProcessExecutor implements Executor {
     const running = new Running(job);
     this.#running.set(job, running);
     source.started(job, performance.now());
-    let result: Promise<unknown>;
     // A 'start' listener or an onStart callback cancelled it: it ends before its function runs.
     if (running.stopped) {
       this.#end(job, running, false, undefined);
       return;
     }
+    let value: unknown;
+    let then: unknown;
     try {
-      const value = this.#run(job.input, running);
-      result = Promise.resolve(value);
+      value = this.#run(job.input, running);
+      then = (typeof value === 'object' || typeof value === 'function') && value !== null ? (value as { then?: unknown }).then : undefined;
     } catch (error) {
-      result = Promise.reject(error);
+      this.#end(job, running, true, error);
+      return;
     }
-    // A job that ignores its signal cannot be stopped by force in this thread: after abortGrace
-    // its slot is given back and whatever it still does is no longer counted.
-    const givenUp = new Promise<never>((_, reject) => {
-      running.giveUp = () => reject(new Error(messages.ignoredAbort(job.id)));
-    });
-    Promise.race([result, givenUp]).then(
-      (value) => this.#end(job, running, false, value),
+    // A plain value: the job has ended already, no promise is needed to say so.
+    if (typeof then !== 'function') {
+      this.#end(job, running, false, value);
+      return;
+    }
+    new Promise((resolve, reject) => (then as PromiseLike<unknown>['then']).call(value, resolve, reject)).then(
+      (result) => this.#end(job, running, false, result),
       (error: unknown) => this.#end(job, running, true, error),
     );
   }
 
+  /** The job ended, or was given up after abortGrace (then whatever it ends with later is ignored). */
   #end(job: ExecutorJob, running: Running, failed: boolean, value: unknown): void {
+    if (this.#running.get(job) !== running) return;
     running.graceTimer?.clear();
     this.#running.delete(job);
     this.#source!.stopped(job, failed, value);
@@ -124,7 +126,9 @@ export class InProcessExecutor implements Executor {
     const running = this.#running.get(job);
     if (running === undefined || running.graceTimer !== undefined) return;
     running.stop();
-    running.graceTimer = new Timer(() => running.giveUp?.(), this.#abortGrace);
+    // A job that ignores its signal cannot be stopped by force in this thread: after abortGrace
+    // its slot is given back and whatever it still does is no longer counted.
+    running.graceTimer = new Timer(() => this.#end(job, running, true, new Error(messages.ignoredAbort(job.id))), this.#abortGrace);
   }
 
   async close(): Promise<void> {}
