@@ -2,7 +2,7 @@
  * Every option of `new Pool` and `submit`, documented where it is declared, and their validation.
  * Validation names the option and the value: `concurrency must be a non-negative integer, got -1`.
  */
-import type { Piscina } from 'piscina';
+import type { ResourceLimits, WorkerOptions } from 'node:worker_threads';
 import { messages } from './errors.js';
 import type { Executor } from './executor.js';
 import type { SubmitOptions } from './submit-options.js';
@@ -23,13 +23,21 @@ export interface InProcessJob {
 /** A function that runs jobs on the main thread's event loop (`new Pool({ run })`). */
 export type InProcessRun = (input: any, job: InProcessJob) => unknown;
 
-/** A `JobHandle` subclass the pool builds every handle with. */
-export type HandleClass = new (init: JobHandleInit<any>) => JobHandle<any, any>;
+/**
+ * A `JobHandle` subclass the pool builds every handle with. Its instances are typed as plain
+ * `JobHandle`s here: a pool built from options of this type (not from the class itself) takes
+ * lazypool's own submit options and no others.
+ */
+export type HandleClass = new (init: JobHandleInit<any>) => JobHandle;
 
-type PiscinaOptions = NonNullable<ConstructorParameters<typeof Piscina>[0]>;
-
-/** Options of `new Pool`. Piscina's own options not named here pass to it unchanged. */
-export interface PoolOptions extends Omit<PiscinaOptions, 'filename' | 'maxQueue'> {
+/**
+ * Options of `new Pool`. The thread options (`maxThreads` through `closeTimeout`) are Piscina's,
+ * passed to it unchanged; they are declared here, so that lazypool's types never make a user's
+ * compiler read Piscina's. Piscina's `taskQueue`, `loadBalancer`, `stricterFIFO`, `recordTiming`
+ * and `workerHistogram` are not among them: lazypool sets the first three itself (its order of
+ * jobs depends on them) and exposes no histogram.
+ */
+export interface PoolOptions {
   /**
    * The worker module: an absolute path, a `file:` URL string or a `URL`. `.js`, `.mjs`, `.cjs`;
    * `.ts` when the main process runs under tsx. Give either this or `run`.
@@ -65,6 +73,47 @@ export interface PoolOptions extends Omit<PiscinaOptions, 'filename' | 'maxQueue
   idleTimeout?: number;
   /** Not supported: lazypool's own queue holds waiting jobs. Passing it throws. */
   maxQueue?: never;
+  /**
+   * How many threads run jobs.
+   * @default Piscina's: 1.5 × `os.availableParallelism()`, rounded down
+   */
+  maxThreads?: number;
+  /**
+   * Threads kept alive even when idle. lazypool starts them all at once: each then holds the job
+   * it runs and the next one. Below `maxThreads`, threads come and go as in Piscina, and no job is
+   * sent ahead.
+   * @default maxThreads
+   */
+  minThreads?: number;
+  /**
+   * How many jobs one thread runs at once (async work). lazypool gives Piscina twice this, for the
+   * job sent ahead; a thread still runs at most this many at once.
+   * @default 1
+   */
+  concurrentTasksPerWorker?: number;
+  /**
+   * The export that runs for a job without a `name` option (Piscina's `name`).
+   * @default 'default'
+   */
+  name?: string;
+  /** How a thread waits for its next task (Piscina's `atomics`). @default 'sync' */
+  atomics?: 'sync' | 'async' | 'disabled';
+  /** Each thread's heap and stack limits, as `new Worker(…, { resourceLimits })`. */
+  resourceLimits?: ResourceLimits;
+  /** Appended to each thread's `process.argv`, as `new Worker(…, { argv })`. */
+  argv?: string[];
+  /** Node options of each thread, as `new Worker(…, { execArgv })`. @default the main thread's */
+  execArgv?: string[];
+  /** Each thread's `process.env`, as `new Worker(…, { env })`. @default a copy of the main thread's */
+  env?: WorkerOptions['env'];
+  /** Any structured-cloneable value: `workerData` of `node:worker_threads` in every thread. */
+  workerData?: unknown;
+  /** Added to each thread's nice value (Linux and macOS; needs Piscina's optional `@napi-rs/nice`). @default 0 */
+  niceIncrement?: number;
+  /** File descriptors a thread opens with `fs.open()` are closed when it exits. @default true */
+  trackUnmanagedFds?: boolean;
+  /** ms `close()` waits for Piscina's threads to end before it stops waiting. @default 30000 */
+  closeTimeout?: number;
 }
 
 /** Options of `pool.close()`. */
