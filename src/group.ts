@@ -3,32 +3,40 @@
  * its jobs: a failure in one is the group's to report through `settled()`, never an unhandled
  * rejection; `await using` cancels what is unsettled and waits for everything to stop settling.
  */
-import { observe, type JobHandle, type JobOutcome, type PoolHandle } from './handle.js';
+import { observe, type HandleOptions, type JobHandle, type JobOutcome, type PoolHandle } from './handle.js';
 import type { SubmitOptions } from './submit-options.js';
 
 /** What a group submits its jobs through: its pool. */
-interface Submitter<H extends JobHandle<any, any>> {
-  submit<T = unknown>(input: unknown, options?: SubmitOptions): PoolHandle<H, T>;
+interface Submitter<H extends JobHandle<any, any, any>> {
+  submit<T = unknown, Progress = unknown>(input: unknown, options?: SubmitOptions<Progress> & HandleOptions<H>): PoolHandle<H, T, Progress>;
 }
 
-export class JobGroup<H extends JobHandle<any, any> = JobHandle> {
+/**
+ * Jobs of one pool, cancelled and awaited together (`pool.group<T>()`). `H`: the pool's handle
+ * class; `T`: the result type of the group's jobs (a union when they differ), what `settled()`
+ * resolves with.
+ */
+export class JobGroup<H extends JobHandle<any, any, any> = JobHandle, T = unknown> {
   readonly #pool: Submitter<H>;
-  readonly #handles: JobHandle<any, any>[] = [];
+  readonly #handles: PoolHandle<H, T, any>[] = [];
 
   constructor(pool: Submitter<H>) {
     this.#pool = pool;
   }
 
-  /** Submits a job to the pool as part of this group; same as `pool.submit`. */
-  submit<T = unknown>(input: unknown, options?: SubmitOptions): PoolHandle<H, T> {
-    const handle = this.#pool.submit<T>(input, options);
+  /**
+   * Submits a job to the pool as part of this group; same as `pool.submit`. `R`, the result type
+   * of this job, is one of the group's `T` (taken on trust, as `pool.submit<T>`).
+   */
+  submit<R extends T = T, Progress = unknown>(input: unknown, options?: SubmitOptions<Progress> & HandleOptions<H>): PoolHandle<H, R, Progress> {
+    const handle = this.#pool.submit<R, Progress>(input, options);
     observe(handle);
     this.#handles.push(handle);
     return handle;
   }
 
   /** The group's handles, in submission order. */
-  get handles(): readonly JobHandle<any, any>[] {
+  get handles(): readonly PoolHandle<H, T, any>[] {
     return this.#handles;
   }
 
@@ -43,10 +51,10 @@ export class JobGroup<H extends JobHandle<any, any> = JobHandle> {
    * Resolves, once every job submitted so far has settled, with their outcomes in submission
    * order. Never rejects. Held jobs are started, as awaiting them would.
    */
-  settled(): Promise<JobOutcome<unknown>[]> {
-    const handles = [...this.#handles];
+  settled(): Promise<JobOutcome<T>[]> {
+    const handles: JobHandle<T, any, any>[] = [...this.#handles];
     return Promise.all(
-      handles.map((handle) => new Promise<JobOutcome<unknown>>((resolve) => handle.start().onDone(() => resolve(handle.outcome!)))),
+      handles.map((handle) => new Promise<JobOutcome<T>>((resolve) => handle.start().onDone(() => resolve(handle.outcome!)))),
     );
   }
 

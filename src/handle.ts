@@ -21,14 +21,17 @@ export interface JobTiming {
   settledAt?: number;
 }
 
-/** What the pool hands to the handle's constructor; pass it on unchanged to `super(init)`. */
-export interface JobHandleInit<Options extends SubmitOptions = SubmitOptions> {
+/**
+ * What the pool hands to the handle's constructor; pass it on unchanged to `super(init)`.
+ * `Options`: the options of `submit` the handle class reads besides lazypool's own (see `JobHandle`).
+ */
+export interface JobHandleInit<Options = {}> {
   /** Unique and increasing within the pool. */
   readonly id: number;
   /** What was given to `submit` as the input (a function input is not called yet). */
   readonly input: unknown;
-  /** Every option given to `submit`, unknown keys included. */
-  readonly options: Options;
+  /** Every option given to `submit`: typed as lazypool's own and `Options`; at run time any other key given is there too. */
+  readonly options: SubmitOptions & Options;
   /** @internal */
   readonly [ownerKey]?: HandleOwner;
 }
@@ -54,12 +57,21 @@ interface Callbacks<H> {
 }
 
 /** @internal */
-export type AnyHandle = JobHandle<any, any>;
+export type AnyHandle = JobHandle<any, any, any>;
 
-/** The handle type a pool gives: the result type `T` plus whatever its `Handle` class adds. */
-export type PoolHandle<H extends JobHandle<any, any>, T> = [Exclude<keyof H, keyof JobHandle<any, any>>] extends [never]
-  ? JobHandle<T>
-  : JobHandle<T> & Omit<H, keyof JobHandle<any, any>>;
+/**
+ * The options a `Handle` class declares (`JobHandle`'s second type parameter): what `submit` takes
+ * besides `SubmitOptions` in a pool built with that class; none for `JobHandle` itself.
+ */
+export type HandleOptions<H extends JobHandle<any, any, any>> = H extends JobHandle<any, infer Options, any> ? Options : {};
+
+/**
+ * The handle type a pool gives: the result type `T` and progress type `Progress`, the options its
+ * `Handle` class declares, plus whatever members that class adds.
+ */
+export type PoolHandle<H extends JobHandle<any, any, any>, T, Progress = unknown> = [Exclude<keyof H, keyof JobHandle<any, any, any>>] extends [never]
+  ? JobHandle<T, HandleOptions<H>, Progress>
+  : JobHandle<T, HandleOptions<H>, Progress> & Omit<H, keyof JobHandle<any, any, any>>;
 
 
 // Module-internal transitions, bound to the private fields in JobHandle's static block (declared
@@ -94,14 +106,19 @@ let ownerlessIds = 0;
 /**
  * A job of a pool, from the moment `submit` returns until long after it settled: a real object to
  * hold, reprioritise, put on hold, promote, cancel, and await. It settles exactly once.
+ *
+ * `T`: the result. `Options`: the options of `submit` a subclass reads besides lazypool's own:
+ * `class Retrying extends JobHandle<unknown, { retries?: number }>` makes
+ * `new Pool({ filename, Handle: Retrying }).submit(x, { retries: 3 })` type-check, while a key
+ * nobody declared does not. `Progress`: the type of the values the job reports.
  */
-export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOptions> implements PromiseLike<T> {
+export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements PromiseLike<T> {
   /** Unique, increasing integer per pool (submission order). */
   readonly id: number;
   /** What was given to `submit` as the input. */
   readonly input: unknown;
-  /** Every option given to `submit`, unknown keys included. */
-  readonly options: Options;
+  /** Every option given to `submit`: typed as lazypool's own and `Options`; at run time any other key given is there too. */
+  readonly options: SubmitOptions & Options;
   /** @internal */
   [heapIndex] = -1;
 
@@ -243,9 +260,9 @@ export class JobHandle<T = unknown, Options extends SubmitOptions = SubmitOption
   }
 
   /** Calls `callback(value)` for each progress value the job reports, in order, all before it settles. */
-  onProgress(callback: (value: unknown) => void): this {
+  onProgress(callback: (value: Progress) => void): this {
     checkCallback('onProgress', callback);
-    if (!this.#settled()) ((this.#callbacks ??= {}).progress ??= []).push(callback);
+    if (!this.#settled()) ((this.#callbacks ??= {}).progress ??= []).push(callback as Callback<unknown>);
     return this;
   }
 

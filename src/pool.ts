@@ -23,6 +23,7 @@ import {
   setRunningJob,
   setState,
   settle,
+  type HandleOptions,
   type HandleOwner,
   type PoolHandle,
 } from './handle.js';
@@ -61,15 +62,20 @@ export interface PoolStats {
   threads: number;
 }
 
-/** A worker module's exports as a typed object: `proxy.fn(arg)` is `submit(arg, { name: 'fn' })`. */
-export type WorkerProxy<Module, H extends JobHandle<any, any> = JobHandle> = {
+/**
+ * A worker module's exports as a typed object: `proxy.fn(arg)` is `submit(arg, { name: 'fn' })`.
+ * Only the module's function exports are there; each takes its function's first parameter (or a
+ * function that builds it), the options of `H` but `name`, and gives a handle of its awaited
+ * result whose progress values are `Progress`.
+ */
+export type WorkerProxy<Module, H extends JobHandle<any, any, any> = JobHandle, Progress = unknown> = {
   [K in keyof Module as Module[K] extends (...args: any[]) => unknown ? K : never]: Module[K] extends (
     ...args: infer A
   ) => infer R
     ? (
         input: A extends [] ? void | undefined : A[0] | (() => A[0] | PromiseLike<A[0]>),
-        options?: SubmitOptions & { name?: never },
-      ) => PoolHandle<H, Awaited<R>>
+        options?: SubmitOptions<Progress> & HandleOptions<H> & { name?: never },
+      ) => PoolHandle<H, Awaited<R>, Progress>
     : never;
 };
 
@@ -258,15 +264,19 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * structured-cloneable value, or a function called when the job is handed over, whose (awaited)
    * result is the input. Throws only for bad option types; a closed pool gives a handle already
    * rejected with `PoolClosedError`.
+   *
+   * `options`: `SubmitOptions` and those the pool's `Handle` class declares; nothing else
+   * type-checks. `T`, the result type, is taken on trust (`pool.proxy()` checks it against the
+   * worker module); `Progress` is inferred from a typed `onProgress`.
    */
-  submit<T = unknown>(input: unknown, options?: SubmitOptions): PoolHandle<H, T> {
+  submit<T = unknown, Progress = unknown>(input: unknown, options?: SubmitOptions<Progress> & HandleOptions<H>): PoolHandle<H, T, Progress> {
     const checked = checkSubmitOptions(options);
     const handle = new this.#Handle({ id: ++this.#lastId, input, options: checked ?? noOptions, [ownerKey]: this.#owner });
     if (this.#closed) {
       this.#rejected++;
       settle(handle, 'rejected', new PoolClosedError());
       this.#emitDone(handle);
-      return handle as PoolHandle<H, T>;
+      return handle as PoolHandle<H, T, Progress>;
     }
     if (checked !== undefined) {
       if (checked.onProgress !== undefined) handle.onProgress(checked.onProgress);
@@ -276,14 +286,14 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
           this.#cancelled++;
           settle(handle, 'cancelled', signal.reason);
           this.#emitDone(handle);
-          return handle as PoolHandle<H, T>;
+          return handle as PoolHandle<H, T, Progress>;
         }
         watchSignal(handle, signal);
       }
       if (checked.hold === true) {
         setState(handle, 'held');
         this.#held.add(handle);
-        return handle as PoolHandle<H, T>;
+        return handle as PoolHandle<H, T, Progress>;
       }
     }
     // Jobs found begun on the way (taken back for this one) run their callbacks after submit().
@@ -293,7 +303,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     } finally {
       this.#inCall--;
     }
-    return handle as PoolHandle<H, T>;
+    return handle as PoolHandle<H, T, Progress>;
   }
 
   /** `handle` (new, or started from held) joins the queue, and goes out if there is room. */
@@ -742,11 +752,11 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * process). A failing job makes the iteration throw and cancels the rest; leaving the loop early
    * cancels them too.
    */
-  map<T = unknown>(items: Iterable<unknown> | AsyncIterable<unknown>, options?: MapOptions): AsyncIterableIterator<T> {
+  map<T = unknown>(items: Iterable<unknown> | AsyncIterable<unknown>, options?: MapOptions & HandleOptions<H>): AsyncIterableIterator<T> {
     const { ordered, ...submitOptions } = (checkSubmitOptions(options, 'map') ?? {}) as MapOptions;
     if (ordered !== undefined && typeof ordered !== 'boolean') throw new TypeError(`ordered must be a boolean, got ${typeof ordered}`);
     return mapJobs<T>(
-      (item) => this.submit<T>(item, submitOptions),
+      (item) => this.submit<T>(item, submitOptions as SubmitOptions & HandleOptions<H>),
       () => this.#mapWindow(),
       iteratorOf(items),
       ordered ?? true,
@@ -761,17 +771,24 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     return Number.isFinite(capacity) ? Math.max(1, capacity) : mapWindowInProcess;
   }
 
-  /** A group of jobs that can be cancelled and awaited together (`await using` cancels what is unsettled). */
-  group(): JobGroup<H> {
-    return new JobGroup<H>(this);
+  /**
+   * A group of jobs that can be cancelled and awaited together (`await using` cancels what is
+   * unsettled). `T`: the result type of its jobs (a union for several), what `settled()` gives.
+   */
+  group<T = unknown>(): JobGroup<H, T> {
+    return new JobGroup<H, T>(this);
   }
 
-  /** A typed object over the worker module's exports: `proxy.fn(arg)` is `submit(arg, { name: 'fn' })`. */
-  proxy<Module>(): WorkerProxy<Module, H> {
-    return new Proxy(Object.create(null) as WorkerProxy<Module, H>, {
+  /**
+   * A typed object over the worker module's exports: `proxy.fn(arg)` is `submit(arg, { name: 'fn' })`.
+   * `Module`: `typeof import('./worker.js')`; `Progress`: the type of the values its jobs report
+   * (say, a type the worker module exports, `import('./worker.js').Progress`).
+   */
+  proxy<Module, Progress = unknown>(): WorkerProxy<Module, H, Progress> {
+    return new Proxy(Object.create(null) as WorkerProxy<Module, H, Progress>, {
       get: (_, name) => {
         if (typeof name !== 'string') return undefined;
-        return (input: unknown, options?: SubmitOptions) => this.submit(input, { ...options, name });
+        return (input: unknown, options?: SubmitOptions) => this.submit(input, { ...options, name } as SubmitOptions & HandleOptions<H>);
       },
     });
   }

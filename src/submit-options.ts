@@ -4,8 +4,13 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 
-/** Options of a single job, given to `submit`. Unknown keys are kept on `handle.options`. */
-export interface SubmitOptions {
+/**
+ * Options of a single job, given to `submit`. `Progress` is the type of the values the job reports
+ * (see `onProgress`). Only these keys type-check: a custom `Handle` class declares the options it
+ * reads as `JobHandle`'s second type parameter, and `submit` then takes those too. At run time any
+ * other key given (from JavaScript, say) is still kept on `handle.options`.
+ */
+export interface SubmitOptions<Progress = unknown> {
   /** Which export of the worker module runs (Piscina's `name`); the default export otherwise. */
   name?: string;
   /** Higher runs first; equal priorities run in submission order. Default 0. */
@@ -23,7 +28,5 @@ export interface SubmitOptions {
    */
   timeout?: number;
   /** Called with each progress value the job reports, as `handle.onProgress(callback)`. */
-  onProgress?: (value: unknown) => void;
-  /** Anything else is kept on `handle.options`, for a custom `Handle` class to read. */
-  [option: string]: unknown;
+  onProgress?: (value: Progress) => void;
 }

@@ -8,8 +8,11 @@ import { currentJob } from './job-context.js';
  * Sends `value` (anything structured-cloneable) to the job's `onProgress` callbacks on the main
  * thread. Values arrive in order, all before the handle settles. Throws a `DataCloneError` for a
  * value that cannot be cloned.
+ *
+ * `progress<Progress>(value)` checks `value` against a type the worker module exports, the type
+ * the main thread names in `pool.proxy<typeof import('./worker.js'), Progress>()`.
  */
-export function progress(value: unknown): void {
+export function progress<Progress = unknown>(value: Progress): void {
   currentJob('progress').progress(value);
 }
 

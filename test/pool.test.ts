@@ -305,7 +305,9 @@ test('a custom Handle class builds every handle and sees every option (kwargs)',
     }
   }
   const pool = new Pool({ filename: jobsModule, maxThreads: 1, Handle: TaggedHandle });
-  const handle = pool.submit(3, { name: 'double', tag: 'thumbnail', custom: { deep: true } });
+  // Given through a variable, as JavaScript would: a key no type declares is kept all the same.
+  const options = { name: 'double', tag: 'thumbnail', custom: { deep: true } };
+  const handle = pool.submit(3, options);
   t.true(handle instanceof TaggedHandle);
   t.is(handle.tag, 'thumbnail');
   t.deepEqual(handle.options, { name: 'double', tag: 'thumbnail', custom: { deep: true } });
