@@ -1,6 +1,11 @@
 /**
- * The packed tarball, installed in a plain JavaScript project outside this repository, works
- * through both entry points: what users get from `npm install lazypool`.
+ * The packed tarball, installed in a project outside this repository, works through both entry
+ * points from plain JavaScript, and its types compile in a strict TypeScript consumer (without
+ * skipLibCheck) and catch that consumer's mistakes: what users get from `npm install lazypool`.
+ *
+ * The consumer is compiled with the project's TypeScript. To check it under another one, say the
+ * newest on the registry: `npm install --prefix /tmp/tsnewest typescript@latest`, then
+ * `LAZYPOOL_TSC=/tmp/tsnewest/node_modules/.bin/tsc npx ava test/package.test.ts`.
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
@@ -12,6 +17,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('..', import.meta.url));
+const tsc = process.env.LAZYPOOL_TSC ?? join(repo, 'node_modules', '.bin', 'tsc');
 
 const worker = `
 import { progress, cancelled, signal } from 'lazypool/worker';
@@ -42,33 +48,180 @@ console.log(JSON.stringify({
 }));
 `;
 
-test('the packed package works from a plain JavaScript project', async (t) => {
-  const scratch = await mkdtemp(join(tmpdir(), 'lazypool-consumer-'));
-  try {
-    // --ignore-scripts: npm test built dist/ already, and a rebuild here would pull it from under the other tests.
-    const { stdout: packed } = await run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', scratch], { cwd: repo });
-    const tarball = join(scratch, packed.trim().split('\n').pop()!);
-    await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    await run('npm', ['install', '--silent', '--no-audit', '--no-fund', tarball], { cwd: scratch });
-    const installed = await readdir(join(scratch, 'node_modules', 'lazypool', 'dist', 'src'));
-    t.true(installed.includes('index.d.ts'), 'ships its types');
-    t.true(installed.includes('worker.d.ts'));
-    await checkSourceMaps(t, join(scratch, 'node_modules', 'lazypool'));
-    await writeFile(join(scratch, 'worker.mjs'), worker);
-    await writeFile(join(scratch, 'main.mjs'), main);
-    const { stdout } = await run(process.execPath, ['main.mjs'], { cwd: scratch });
-    t.deepEqual(JSON.parse(stdout), {
-      squares: [1, 4, 9],
-      checks: { cancelled: false, aborted: false },
-      progress: 3,
-      cancelled: true,
-      reason: 'not needed',
-      results: [16, 25],
-      exports: ['function', 'function', 'function', 'function'],
-    });
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+/** A worker module in TypeScript, as a consumer writes one: it exports its progress type. */
+const typedWorker = `
+import { progress } from 'lazypool/worker';
+/** What square reports. */
+export interface Progress { done: number; total: number }
+export default function square(n: number): number {
+  progress<Progress>({ done: 1, total: 1 });
+  // @ts-expect-error progress<Progress>() checks the value sent
+  progress<Progress>({ done: 'all', total: 1 });
+  return n * n;
+}
+export async function greet(input: { name: string }): Promise<string> {
+  return 'hello ' + input.name;
+}
+export function byteLength(bytes: Uint8Array): number {
+  return bytes.byteLength;
+}
+export const notAJob = 1;
+`;
+
+/** The public API used as documented, and one @ts-expect-error per mistake the types must catch. */
+const typedMain = `
+import { Pool, JobHandle, JobGroup, move, CancelledError, type JobHandleInit, type JobOutcome, type PoolOptions, type SubmitOptions } from 'lazypool';
+import { cancelled, signal } from 'lazypool/worker';
+type Worker = typeof import('./typed-worker.js');
+type Progress = import('./typed-worker.js').Progress;
+
+const filename = new URL('./typed-worker.js', import.meta.url);
+const options: PoolOptions = { filename, maxThreads: 2, minThreads: 1, idleTimeout: 1000, resourceLimits: { maxOldGenerationSizeMb: 64 }, env: { A: '1' }, execArgv: [] };
+const pool = new Pool(options);
+
+// Submit options: lazypool's own only.
+const squared: JobHandle<number> = pool.submit<number>(2, { priority: 1, timeout: 1000, signal: AbortSignal.timeout(5000) });
+// @ts-expect-error a misspelt option
+pool.submit(2, { priorty: 5 });
+// @ts-expect-error a wrong option type
+pool.submit(2, { hold: 'yes' });
+// @ts-expect-error the same in map
+pool.map([1, 2], { ordered: true, priorty: 1 });
+const given: SubmitOptions = { name: 'greet' };
+// @ts-expect-error maxQueue is refused: lazypool's queue holds waiting jobs
+new Pool({ filename, maxQueue: 10 });
+
+// The proxy: export names, argument and result types, progress.
+const jobs = pool.proxy<Worker, Progress>();
+const greeting: Promise<string> = jobs.greet({ name: 'x' }).then((text) => text.toUpperCase());
+jobs.default(3, { priority: 2, onProgress: (value) => value.done + value.total }).onProgress((value) => value.total);
+jobs.byteLength(move(new Uint8Array(8)));
+// @ts-expect-error a wrong export name
+jobs.sqaure(3);
+// @ts-expect-error not a function export
+jobs.notAJob(1);
+// @ts-expect-error a wrong argument type
+jobs.default('3');
+// @ts-expect-error a wrong argument shape
+jobs.greet({ nam: 'x' });
+// @ts-expect-error the proxy sets the name
+jobs.default(3, { name: 'greet' });
+// @ts-expect-error a progress value has no such field
+jobs.default(3, { onProgress: (value) => value.percent });
+const typedResult: Promise<number> = jobs.default(3).then((value) => value);
+// @ts-expect-error the result is a number
+const wrongResult: Promise<string> = jobs.default(3).then((value) => value);
+
+// A Handle class declares the options it reads.
+class Retrying extends JobHandle<unknown, { retries?: number }> {
+  readonly retries: number;
+  constructor(init: JobHandleInit<{ retries?: number }>) {
+    super(init);
+    this.retries = init.options.retries ?? 0;
   }
+}
+const retrying = new Pool({ filename, Handle: Retrying });
+const retries: number = retrying.submit(1, { retries: 3, priority: 1 }).retries;
+retrying.proxy<Worker>().default(2, { retries: 1 });
+retrying.group().submit(2, { retries: 1 });
+// @ts-expect-error a wrong Handle option type
+retrying.submit(1, { retries: 'three' });
+// @ts-expect-error a misspelt Handle option
+retrying.submit(1, { retires: 3 });
+// @ts-expect-error another pool's Handle options are not this one's
+pool.submit(1, { retries: 3 });
+
+// Groups keep their result type.
+const group: JobGroup<JobHandle, number> = pool.group<number>();
+group.submit(1);
+const outcomes: JobOutcome<number>[] = await group.settled();
+// @ts-expect-error the group's results are numbers
+const wrongOutcomes: JobOutcome<string>[] = await group.settled();
+// @ts-expect-error a group of numbers takes no string job
+group.submit<string>('x');
+{
+  await using disposable = pool.group();
+  disposable.submit(1);
+}
+
+pool.on('done', (handle) => handle.state);
+const error: unknown = await squared.catch((reason: unknown) => reason);
+export { cancelled, signal, CancelledError, given, greeting, typedResult, wrongResult, retries, outcomes, wrongOutcomes, error };
+await Promise.all([pool.close(), retrying.close({ cancelQueued: true })]);
+`;
+
+/** As strict as a consumer gets: exactOptionalPropertyTypes, and no skipLibCheck. */
+const strictConfig = {
+  compilerOptions: {
+    target: 'ES2022',
+    lib: ['ES2022', 'ESNext.Disposable'],
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    types: ['node'],
+    typeRoots: [join(repo, 'node_modules', '@types')],
+    strict: true,
+    exactOptionalPropertyTypes: true,
+    noUncheckedIndexedAccess: true,
+    noImplicitOverride: true,
+    noImplicitReturns: true,
+    noPropertyAccessFromIndexSignature: true,
+    verbatimModuleSyntax: true,
+    skipLibCheck: false,
+    noEmit: true,
+  },
+  files: ['typed-main.ts', 'typed-worker.ts'],
+};
+
+let scratch: string;
+
+test.before(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'lazypool-consumer-'));
+  // --ignore-scripts: npm test built dist/ already, and a rebuild here would pull it from under the other tests.
+  const { stdout: packed } = await run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', scratch], { cwd: repo });
+  const tarball = join(scratch, packed.trim().split('\n').pop()!);
+  await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  await run('npm', ['install', '--silent', '--no-audit', '--no-fund', tarball], { cwd: scratch });
+});
+
+test.after.always(async () => {
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+});
+
+test('the packed package works from a plain JavaScript project', async (t) => {
+  const installed = await readdir(join(scratch, 'node_modules', 'lazypool', 'dist', 'src'));
+  t.true(installed.includes('index.d.ts'), 'ships its types');
+  t.true(installed.includes('worker.d.ts'));
+  await checkSourceMaps(t, join(scratch, 'node_modules', 'lazypool'));
+  await writeFile(join(scratch, 'worker.mjs'), worker);
+  await writeFile(join(scratch, 'main.mjs'), main);
+  const { stdout } = await run(process.execPath, ['main.mjs'], { cwd: scratch });
+  t.deepEqual(JSON.parse(stdout), {
+    squares: [1, 4, 9],
+    checks: { cancelled: false, aborted: false },
+    progress: 3,
+    cancelled: true,
+    reason: 'not needed',
+    results: [16, 25],
+    exports: ['function', 'function', 'function', 'function'],
+  });
+});
+
+test('the packed types compile in a strict TypeScript consumer without skipLibCheck, and reject its mistakes', async (t) => {
+  await writeFile(join(scratch, 'tsconfig.json'), JSON.stringify(strictConfig, null, 2));
+  await writeFile(join(scratch, 'typed-worker.ts'), typedWorker);
+  await writeFile(join(scratch, 'typed-main.ts'), typedMain);
+  // Every @ts-expect-error that meets no error is an error itself (TS2578): tsc fails on a mistake accepted.
+  const compiled = await run(tsc, ['-p', 'tsconfig.json', '--listFiles'], { cwd: scratch }).catch(
+    (error: { stdout?: string; stderr?: string }) => ({ stdout: '', stderr: `${error.stdout ?? ''}${error.stderr ?? ''}` }),
+  );
+  t.is(compiled.stderr, '', 'tsc reports no error');
+  const read = compiled.stdout.split('\n');
+  t.true(read.some((file) => file.includes('node_modules/lazypool/dist/src/index.d.ts')), 'lazypool\'s types were read');
+  t.deepEqual(
+    read.filter((file) => file.includes('node_modules/piscina/')),
+    [],
+    'no file of Piscina\'s is read: lazypool\'s types declare what they pass to it',
+  );
 });
 
 /** Every source map in the installed package names only sources that the package contains. */
