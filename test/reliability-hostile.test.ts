@@ -2,6 +2,7 @@
 // throwing getters, results that cannot travel back. Each is either accepted and settles, or
 // refused with a TypeError/RangeError naming the option; only the handle concerned ever fails,
 // nothing hangs, nothing crashes.
+import { availableParallelism } from 'node:os';
 import test from 'ava';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
@@ -196,6 +197,16 @@ test.serial('maxThreads: NaN is refused with a RangeError naming maxThreads', (t
   const error = t.throws(() => new Pool({ filename: faultsWorker, maxThreads: Number.NaN }));
   t.true(error instanceof RangeError || error instanceof TypeError, String(error));
   t.regex(error!.message, /maxThreads/);
+});
+
+test.serial('absurd thread counts start no more threads than needed: maxThreads 2 ** 31, or a minThreads above maxThreads', async (t) => {
+  // lazypool starts every thread at once by default; it must not try to start 2 ** 31 of them.
+  for (const options of [{ maxThreads: 2 ** 31 }, { maxThreads: 1, minThreads: 2 ** 31 }, { maxThreads: Number.MAX_VALUE }]) {
+    const pool = new Pool({ filename: faultsWorker, ...options });
+    t.is(await pool.submit<number>(7, { name: 'echo' }), 7, JSON.stringify(options));
+    t.true(pool.stats.threads <= 16 || pool.stats.threads <= 4 * availableParallelism(), `${pool.stats.threads} threads for ${JSON.stringify(options)}`);
+    await pool.close();
+  }
 });
 
 test.serial('workerData that cannot be cloned is refused with an error naming workerData', (t) => {

@@ -143,7 +143,8 @@ export class ThreadExecutor implements Executor {
     this.#abortGrace = abortGrace ?? defaults.abortGrace;
     this.#perThread = Math.max(1, concurrentTasksPerWorker ?? 1);
     const maxThreads = piscinaOptions.maxThreads ?? defaultMaxThreads();
-    const minThreads = piscinaOptions.minThreads ?? maxThreads;
+    // Every thread is kept (see #tasksPerPlace), unless there are absurdly many to start at once.
+    const minThreads = piscinaOptions.minThreads ?? (maxThreads <= threadsKeptAtMost() ? maxThreads : Math.min(maxThreads, availableParallelism()));
     this.#tasksPerPlace = minThreads >= maxThreads ? aheadTasksPerPlace : 1;
     this.#piscina = startPiscina({
       idleTimeout: defaults.idleTimeout,
@@ -158,8 +159,9 @@ export class ThreadExecutor implements Executor {
       recordTiming: false,
       ...piscinaOptions,
       // Every thread kept alive unless told otherwise: see #tasksPerPlace.
-      minThreads,
-      maxThreads: Math.max(minThreads, maxThreads),
+      // As Piscina does: a minThreads above maxThreads is maxThreads.
+      minThreads: Math.min(minThreads, maxThreads),
+      maxThreads,
       // The next task waits in the thread, behind the gate in entry.ts.
       concurrentTasksPerWorker: this.#tasksPerPlace * this.#perThread,
       filename: threadEntry,
@@ -744,6 +746,14 @@ export class ThreadExecutor implements Executor {
 }
 
 function ignore(): void {}
+
+/**
+ * The most threads lazypool starts at once by default. A `maxThreads` above it (a mistake, most
+ * likely: 2 ** 31 would exhaust memory) gets Piscina's behaviour instead: threads started as needed.
+ */
+function threadsKeptAtMost(): number {
+  return Math.max(16, 4 * availableParallelism());
+}
 
 /** Piscina's own default for maxThreads. */
 function defaultMaxThreads(): number {
