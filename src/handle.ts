@@ -166,7 +166,7 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
   /** `undefined` until settled; then how it ended. */
   get outcome(): JobOutcome<T> | undefined {
     if (this.#outcome === undefined && this.#state === 'cancelled') {
-      this.#outcome = { status: 'rejected', reason: cancelledError(this.#cancelReason) };
+      this.#outcome = cancelledOutcome(this.#cancelReason) as JobOutcome<T>;
       this.#cancelReason = undefined;
     }
     return this.#outcome;
@@ -327,6 +327,10 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
         this.#resolve = resolve;
         this.#reject = reject;
       });
+    } else if (this.#state === 'cancelled') {
+      // Shared by the jobs cancelled with the same reason, and already handled: awaiting 100,000
+      // cancelled handles makes no rejected promise each, nor a rejection for Node to track.
+      this.#promise = cancelledPromise(outcome) as Promise<T>;
     } else {
       this.#promise = outcome.status === 'fulfilled' ? Promise.resolve(outcome.value) : Promise.reject(outcome.reason);
     }
@@ -420,8 +424,33 @@ function cancelledError(reason: unknown): CancelledError {
   if (lastCancelledError === undefined || !Object.is(reason, lastCancelReason)) {
     lastCancelledError = new CancelledError(reason);
     lastCancelReason = reason;
+    lastCancelledOutcome = undefined;
+    lastCancelledPromise = undefined;
   }
   return lastCancelledError;
+}
+
+let lastCancelledOutcome: JobOutcome<never> | undefined;
+let lastCancelledPromise: Promise<never> | undefined;
+
+/** The outcome of a job cancelled with `reason`: one frozen object for a run of them. */
+function cancelledOutcome(reason: unknown): JobOutcome<never> {
+  const error = cancelledError(reason);
+  return (lastCancelledOutcome ??= Object.freeze({ status: 'rejected', reason: error }) as JobOutcome<never>);
+}
+
+/** A rejected promise for `outcome` (a cancellation), shared by a run of them, marked handled. */
+function cancelledPromise(outcome: JobOutcome<unknown>): Promise<never> {
+  if (outcome === lastCancelledOutcome) {
+    if (lastCancelledPromise === undefined) {
+      lastCancelledPromise = Promise.reject((outcome as { reason: unknown }).reason);
+      lastCancelledPromise.catch(ignore);
+    }
+    return lastCancelledPromise;
+  }
+  const promise = Promise.reject((outcome as { reason: unknown }).reason) as Promise<never>;
+  promise.catch(ignore);
+  return promise;
 }
 
 function runCallback<A>(kind: string, callback: Callback<A>, argument: A): void {
