@@ -9,12 +9,12 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { serialize } from 'node:v8';
 import { parentPort, threadId } from 'node:worker_threads';
 import { messages } from '../errors.js';
 import { JobContext, jobs, runSynchronous } from '../job-context.js';
 import { Claim, Control, Outcome, readyKey, slotsPerBlock, slotWord, storedResultBytes, timesOf, Word } from './layout.js';
-import { isStorable, prepareResult, transportable } from './replies.js';
+import { prepareResult, transportable } from './replies.js';
+import { writeStored } from './store.js';
 
 /** What the main thread posts for a job sent alone. */
 export interface Envelope {
@@ -159,17 +159,11 @@ function storeReply(block: Int32Array, store: Uint8Array, slot: number, value: u
   return value;
 }
 
-/** Serialises `value` into the slot's place in the store; false if it is not plain or too large. */
+/** Keeps `value` in the slot's place in the store; false if it is not plain or too large. */
 function storeResult(block: Int32Array, store: Uint8Array, slot: number, value: unknown): boolean {
-  let bytes: Buffer | undefined;
-  try {
-    bytes = isStorable(value) ? serialize(value) : undefined;
-  } catch {
-    // Whatever v8 cannot serialise travels as the reply, where Piscina's clone gives its error.
-  }
-  if (bytes === undefined || bytes.length > storedResultBytes) return false;
-  store.set(bytes, (slot % slotsPerBlock) * storedResultBytes);
-  Atomics.store(block, slotWord(slot) + Word.length, bytes.length);
+  const length = writeStored(store, slot, value);
+  if (length === undefined) return false;
+  Atomics.store(block, slotWord(slot) + Word.length, length);
   return true;
 }
 

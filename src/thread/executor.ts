@@ -17,7 +17,6 @@ import type { TransferListItem } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deserialize } from 'node:v8';
 import { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { Piscina, queueOptionsSymbol, transferableSymbol, valueSymbol } from 'piscina';
@@ -31,6 +30,7 @@ import { BriefPolicy } from './brief.js';
 import type { BatchEnvelope, Envelope } from './entry.js';
 import { Claim, Control, newBlock, Outcome, slotsPerBlock, slotWord, slotWords, storedResultBytes, timesOf, Word } from './layout.js';
 import { isCloneError, isTransported, notCloneable, revive, workerExited } from './replies.js';
+import { readStored } from './store.js';
 import { UrgentFirstQueue, urgent } from './urgent-queue.js';
 
 type PiscinaLoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
@@ -621,9 +621,7 @@ export class ThreadExecutor implements Executor {
   }
 
   #stored(post: Post): unknown {
-    const offset = (post.slot % slotsPerBlock) * storedResultBytes;
-    const store = this.#stores[Math.floor(post.slot / slotsPerBlock)]!;
-    return deserialize(store.subarray(offset, offset + post.load(Word.length)));
+    return readStored(this.#stores[Math.floor(post.slot / slotsPerBlock)]!, post.slot, post.load(Word.length));
   }
 
   /** Settles a job with what its Piscina task answered: its result, its error, or its thread's death. */
