@@ -38,6 +38,22 @@ export class TimeoutError extends Error {
   }
 }
 
+/**
+ * A job waited (`after`) for one that failed or was cancelled: it was rejected without running.
+ * `dependency` is that job's handle (or what was given), `cause` its error.
+ */
+export class DependencyError extends Error {
+  /** The dependency that failed or was cancelled. */
+  readonly dependency: unknown;
+  constructor(dependency: unknown, cause: unknown, id?: number) {
+    super(messages.dependencyFailed(id, cause), { cause });
+    this.dependency = dependency;
+  }
+  override get name(): 'DependencyError' {
+    return 'DependencyError';
+  }
+}
+
 /** The pool was closed: it takes no more jobs, and held jobs are cancelled with this as the reason. */
 export class PoolClosedError extends Error {
   constructor(message: string = messages.poolClosed()) {
@@ -72,6 +88,8 @@ export const messages = {
   outsideJob: (fn: string) => `${fn}() was called outside a running lazypool job`,
   workerExited: (id: number, cause: string) => `the worker exited while running job ${id}: ${cause}`,
   poolClosed: () => 'the pool is closed',
+  dependencyFailed: (id: number | undefined, cause: unknown) =>
+    `a job it waits for${id === undefined ? '' : ` (job ${id})`} ${cause instanceof CancelledError ? 'was cancelled' : 'failed'}: ${describe(cause)}`,
   ignoredAbort: (id: number) => `job ${id} did not stop within abortGrace`,
   threadsCannotStart: (detail: string) => `the pool's threads cannot start: ${detail}`,
   resultNotCloneable: (detail: string) => `the job's result could not be cloned: ${detail}`,

@@ -190,7 +190,8 @@ export function checkSubmitOptions(options: unknown, method = 'submit'): SubmitO
   if (options === undefined) return undefined;
   if (options === null || typeof options !== 'object') throw new TypeError(messages.optionsObject(`${method}() options`, options));
   const given = { ...options } as SubmitOptions;
-  const { name, priority, hold, transferList, signal, timeout, onProgress } = given;
+  const { name, priority, hold, transferList, signal, timeout, onProgress, after } = given;
+  if (after !== undefined && !Array.isArray(after)) throw new TypeError(messages.option('after', 'an array of handles or promises', after));
   if (name !== undefined && typeof name !== 'string') throw new TypeError(messages.option('name', 'a string', name));
   if (priority !== undefined) {
     if (typeof priority !== 'number') throw new TypeError(messages.option('priority', 'a number', priority));

@@ -8,7 +8,7 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
-import { PoolClosedError, TimeoutError } from './errors.js';
+import { DependencyError, PoolClosedError, TimeoutError } from './errors.js';
 import type { Executor, ExecutorJob, JobSource } from './executor.js';
 import {
   deliverProgress,
@@ -102,11 +102,17 @@ class Dispatch implements ExecutorJob {
   /** The payload is built (a value input, or an input function that has returned). */
   built = false;
   /**
-   * `idle`: in the pool's hands (queue, urgent list, held set); `building`: its input function's
+   * `idle`: in the pool's hands (queue, urgent list, held set); `blocked`: it waits for the jobs
+   * of its `after` option, in no queue; `building`: its input function's
    * promise is pending; `handed`: the executor has it and it has not begun; `running`: begun and
    * not stopped (cancelled or not); `stopped`.
    */
-  phase: 'idle' | 'building' | 'handed' | 'running' | 'stopped' = 'idle';
+  phase: 'idle' | 'blocked' | 'building' | 'handed' | 'running' | 'stopped' = 'idle';
+  /** The jobs it waits for (`after`), while it waits; their results, in order. */
+  dependencies: JobHandle[] | undefined = undefined;
+  results: unknown[] | undefined = undefined;
+  /** Dependencies not yet fulfilled. */
+  pending = 0;
   /** In the urgent list (promoted, not yet taken). */
   urgent = false;
   timer: Timer | undefined = undefined;
@@ -120,6 +126,13 @@ class Dispatch implements ExecutorJob {
 
   progress(value: unknown): void {
     deliverProgress(this.handle, value);
+  }
+}
+
+/** A job's priority flows to the dependencies it waits for: each that waits at a lower one is raised to it. */
+function inherit(dependencies: readonly JobHandle[], priority: number): void {
+  for (const dependency of dependencies) {
+    if ((dependency.state === 'queued' || dependency.state === 'held') && dependency.priority < priority) dependency.setPriority(priority);
   }
 }
 
@@ -156,6 +169,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   readonly #handed = new Set<Dispatch>();
   /** The handed job that goes last (promoted ones aside); `undefined`: not known, look again. */
   #lastHanded: Dispatch | undefined;
+  /** Jobs waiting for their dependencies (`after`). */
+  readonly #blocked = new Set<Dispatch>();
   /** Jobs whose input function's promise is pending. */
   readonly #building = new Set<Dispatch>();
   /** Set by the user; `undefined`: the executor's capacity. */
@@ -218,6 +233,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
 
   #reprioritise(handle: JobHandle, priority: number): boolean {
     const dispatch = runningJobOf(handle) as Dispatch | undefined;
+    if (dispatch?.phase === 'blocked') inherit(dispatch.dependencies!, priority);
     if (dispatch?.phase === 'handed' && !dispatch.promoted) {
       if (!this.#takeBack(dispatch)) return false;
       assignPriority(handle, priority);
@@ -290,6 +306,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         }
         watchSignal(handle, signal);
       }
+      if (checked.after !== undefined && checked.after.length > 0 && !this.#waitFor(handle, checked.after)) return handle as PoolHandle<H, T, Progress>;
       if (checked.hold === true) {
         setState(handle, 'held');
         this.#held.add(handle);
@@ -312,8 +329,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     this.#queued++;
     this.#idle = false;
     const dispatch = runningJobOf(handle) as Dispatch | undefined;
-    // Its input function is still building the payload: it joins the queue when that is done.
-    if (dispatch?.phase === 'building') return;
+    // Its input function is still building the payload, or it waits for its dependencies: it
+    // joins the queue when that is done.
+    if (dispatch?.phase === 'building' || dispatch?.phase === 'blocked') return;
     if (dispatch?.promoted === true) {
       this.#pushUrgent(dispatch);
       // As promote(): jobs sent ahead would begin before it on their threads.
@@ -415,7 +433,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     let payload: unknown;
     let then: unknown;
     try {
-      payload = input();
+      payload = dispatch.results === undefined ? input() : input(...dispatch.results);
       // A `then` getter is read once, here, and may throw: that fails this job only.
       then = typeof payload === 'object' || typeof payload === 'function' ? (payload as { then?: unknown } | null)?.then : undefined;
     } catch (error) {
@@ -606,7 +624,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         return true;
       default:
         // building: it stays building; what it builds is kept for when the job goes on.
-        return dispatch.phase === 'building';
+        // blocked: it goes on waiting for its dependencies, wherever it is.
+        return dispatch.phase === 'building' || dispatch.phase === 'blocked';
     }
   }
 
@@ -626,6 +645,12 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     }
     dispatch.promoted = true;
     dispatch.promotedAt = ++this.#promotions;
+    if (dispatch.phase === 'blocked') {
+      // Its dependencies go first, promoted too; it follows the moment the last is done.
+      for (const dependency of dispatch.dependencies!) dependency.promote();
+      this.#pump();
+      return;
+    }
     if (dispatch.phase !== 'building') this.#pushUrgent(dispatch);
     // Jobs sent ahead would begin before it on their threads: they come back.
     this.#takeBackAll();
@@ -642,10 +667,13 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       case 'held':
         this.#held.delete(handle);
         if (dispatch?.phase === 'building') this.#abandon(dispatch);
+        else if (dispatch?.phase === 'blocked') this.#unblock(dispatch);
         break;
       case 'queued':
         if (dispatch?.phase === 'building') {
           this.#abandon(dispatch);
+        } else if (dispatch?.phase === 'blocked') {
+          this.#unblock(dispatch);
         } else if (!this.#withdraw(handle, true)) {
           // It began just now: cancel it as a running job.
           return this.#cancel(handle, status, reasonOrError);
@@ -669,6 +697,73 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     this.#pump();
     this.#checkIdle();
     return true;
+  }
+
+  /**
+   * `handle` waits for `after` (the `after` option): blocked, `queued`, in no queue, until every one
+   * is fulfilled. Returns false if one has failed already: then the job is rejected at once.
+   */
+  #waitFor(handle: JobHandle, after: readonly PromiseLike<unknown>[]): boolean {
+    const dependencies = after.map((dependency) => JobHandle.from(dependency) as JobHandle);
+    const failed = dependencies.find((dependency) => dependency.outcome?.status === 'rejected');
+    if (failed !== undefined) {
+      this.#rejected++;
+      settle(handle, 'rejected', new DependencyError(failed, (failed.outcome as { reason: unknown }).reason, failed.id));
+      this.#emitDone(handle);
+      return false;
+    }
+    const dispatch = new Dispatch(handle, handle.options as SubmitOptions);
+    setRunningJob(handle, dispatch);
+    dispatch.phase = 'blocked';
+    dispatch.dependencies = dependencies;
+    dispatch.results = new Array(dependencies.length);
+    dispatch.pending = dependencies.length;
+    this.#blocked.add(dispatch);
+    inherit(dependencies, handle.priority);
+    for (const [index, dependency] of dependencies.entries()) {
+      const outcome = dependency.outcome;
+      if (outcome?.status === 'fulfilled') {
+        dispatch.results[index] = outcome.value;
+        dispatch.pending--;
+      } else {
+        dependency.onDone(() => this.#dependencyDone(dispatch, index, dependency));
+      }
+    }
+    // All were fulfilled already: it goes on as if it had none.
+    if (dispatch.pending === 0) this.#unblock(dispatch, 'idle');
+    return true;
+  }
+
+  /** A dependency of a blocked job settled. */
+  #dependencyDone(dispatch: Dispatch, index: number, dependency: JobHandle): void {
+    if (dispatch.phase !== 'blocked') return;
+    const outcome = dependency.outcome!;
+    if (outcome.status === 'rejected') {
+      this.#unblock(dispatch);
+      this.#failUnstarted(dispatch, new DependencyError(dependency, outcome.reason, dependency.id));
+      this.#pump();
+      return;
+    }
+    dispatch.results![index] = outcome.value;
+    if (--dispatch.pending > 0) return;
+    this.#unblock(dispatch, 'idle');
+    const handle = dispatch.handle;
+    if (handle.state !== 'queued') return;
+    if (dispatch.promoted) {
+      this.#pushUrgent(dispatch);
+      this.#takeBackAll();
+    } else {
+      this.#queue.push(handle);
+      this.#preempt(handle);
+    }
+    this.#pump();
+  }
+
+  /** The job no longer waits for its dependencies: it goes on (`idle`) or is gone (`stopped`). */
+  #unblock(dispatch: Dispatch, phase: 'idle' | 'stopped' = 'stopped'): void {
+    this.#blocked.delete(dispatch);
+    dispatch.phase = phase;
+    dispatch.dependencies = undefined;
   }
 
   /** An input function's pending promise no longer matters: the job is gone. */
@@ -823,6 +918,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         this.#emitDone(handle);
       }
       for (const dispatch of [...this.#building]) this.#cancel(dispatch.handle, 'cancelled', reason);
+      for (const dispatch of [...this.#blocked]) this.#cancel(dispatch.handle, 'cancelled', reason);
       this.#cancellingAll = false;
     }
     this.#pump();

@@ -29,4 +29,12 @@ export interface SubmitOptions<Progress = unknown> {
   timeout?: number;
   /** Called with each progress value the job reports, as `handle.onProgress(callback)`. */
   onProgress?: (value: Progress) => void;
+  /**
+   * Jobs this one waits for (handles of any pool, or anything awaitable): it stays `queued` and is
+   * not dispatched until every one is fulfilled; an input function is then called with their
+   * results, in order. One that fails or is cancelled rejects this job with a `DependencyError`
+   * (its `cause` the failure) without it ever running. Its priority, if higher, is given to the
+   * dependencies still waiting, and `promote()` promotes them too. @default none
+   */
+  after?: readonly PromiseLike<unknown>[];
 }
