@@ -112,6 +112,8 @@ export class ThreadExecutor implements Executor {
   /** Posts sent and not yet seen begun, per block: the block is watched while there are any. */
   readonly #unbegun: number[] = [];
   readonly #watching: boolean[] = [];
+  /** Each block's `begun` count at the last look. */
+  readonly #seen: number[] = [];
   readonly #brief = new BriefPolicy();
   /** Jobs with a transferred input taken while no thread had a place free: see #sendWhereItBegins. */
   #unsent: ExecutorJob[] = [];
@@ -442,22 +444,21 @@ export class ThreadExecutor implements Executor {
 
   /** Keeps an Atomics.waitAsync on the block's `begun` word while it has posts not seen begun. */
   #watch(blockIndex: number): void {
-    if (this.#watching[blockIndex] === true) return;
+    if (this.#watching[blockIndex] === true || this.#unbegun[blockIndex] === 0) return;
     const block = this.#blocks[blockIndex]!;
-    for (;;) {
-      if (this.#unbegun[blockIndex] === 0) return;
-      const seen = Atomics.load(block, Control.begun);
+    // Against the count seen at the last look: a begin since then wakes it at once. Never a look
+    // in this turn: a job that began a microsecond after it was posted is reported on a later one,
+    // not inside the submit(), resume() or close() that posted it.
+    const wait = Atomics.waitAsync(block, Control.begun, this.#seen[blockIndex]!);
+    this.#watching[blockIndex] = true;
+    const look = () => {
+      this.#watching[blockIndex] = false;
+      this.#seen[blockIndex] = Atomics.load(block, Control.begun);
       this.#scan();
-      if (this.#unbegun[blockIndex] === 0) return;
-      const wait = Atomics.waitAsync(block, Control.begun, seen);
-      if (!wait.async) continue;
-      this.#watching[blockIndex] = true;
-      void wait.value.then(() => {
-        this.#watching[blockIndex] = false;
-        this.#watch(blockIndex);
-      });
-      return;
-    }
+      this.#watch(blockIndex);
+    };
+    if (wait.async) void wait.value.then(look);
+    else queueMicrotask(look);
   }
 
   /** Reports every post that began since the last look (and the stored results before them). */
@@ -698,6 +699,7 @@ export class ThreadExecutor implements Executor {
       this.#blocks.push(newBlock());
       this.#unbegun.push(0);
       this.#watching.push(false);
+      this.#seen.push(0);
     }
     this.#posts.push(undefined);
     return slot;
