@@ -87,6 +87,8 @@ export const messages = {
   handleClass: (value: unknown) => `Handle must be JobHandle or a subclass of it, got ${show(value)}`,
   outsideJob: (fn: string) => `${fn}() was called outside a running lazypool job`,
   workerExited: (id: number, cause: string) => `the worker exited while running job ${id}: ${cause}`,
+  workerExitedBefore: (id: number, cause: string) =>
+    `the worker exited before job ${id} began, and took its transferred input along: ${cause}`,
   poolClosed: () => 'the pool is closed',
   dependencyFailed: (id: number | undefined, cause: unknown) =>
     `a job it waits for${id === undefined ? '' : ` (job ${id})`} ${cause instanceof CancelledError ? 'was cancelled' : 'failed'}: ${describe(cause)}`,

@@ -80,8 +80,8 @@ export type PoolHandle<H extends JobHandle<any, any, any>, T, Progress = unknown
 export let setState: (handle: AnyHandle, state: 'held' | 'queued') => void;
 /** @internal Moves a handle to `running`, begun at `at` (`performance.now()`). */
 export let markRunning: (handle: AnyHandle, at: number) => void;
-/** @internal Calls the onStart callbacks of a handle that became running. */
-export let runStartCallbacks: (handle: AnyHandle) => void;
+/** @internal Calls the onStart callbacks of a handle that became running; `later`: on a microtask. */
+export let runStartCallbacks: (handle: AnyHandle, later: boolean) => void;
 /** @internal Sets the priority of a held or queued handle (the owner re-orders its queue). */
 export let assignPriority: (handle: AnyHandle, priority: number) => void;
 /**
@@ -345,12 +345,16 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
       handle.#state = 'running';
       handle.#startedAt = at;
     };
-    runStartCallbacks = (handle) => {
+    runStartCallbacks = (handle, later) => {
       const callbacks = handle.#callbacks?.start;
-      if (callbacks !== undefined) {
-        handle.#callbacks!.start = undefined;
+      if (callbacks === undefined) return;
+      // Taken now: a cancel() in the same call must not drop them when it settles the handle.
+      handle.#callbacks!.start = undefined;
+      const run = () => {
         for (const callback of callbacks) runCallback('onStart', callback, handle);
-      }
+      };
+      if (later) queueMicrotask(run);
+      else run();
     };
     assignPriority = (handle, priority) => {
       handle.#priority = priority;

@@ -513,8 +513,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     this.emit('start', handle);
     // Found begun inside the caller's own cancel(), hold(), setPriority(), pause()…: its onStart
     // callbacks wait for that call to return.
-    if (this.#inCall > 0) queueMicrotask(() => runStartCallbacks(handle));
-    else runStartCallbacks(handle);
+    runStartCallbacks(handle, this.#inCall > 0);
   }
 
   /** The job has really stopped: free its slot, settle its handle, let the executor take more. */

@@ -117,6 +117,10 @@ export class ThreadExecutor implements Executor {
   readonly #brief = new BriefPolicy();
   /** Jobs with a transferred input taken while no thread had a place free: see #sendWhereItBegins. */
   #unsent: ExecutorJob[] = [];
+  /** Jobs taken for a batch being gathered (see #fill). */
+  readonly #gathering = new Set<ExecutorJob>();
+  /** Jobs sent again because their thread (probably) died before they began: see #answered. */
+  readonly #sentAgain = new WeakSet<ExecutorJob>();
   /** Jobs whose batch could not be sent: they go one per task. */
   readonly #alone = new WeakSet<ExecutorJob>();
   readonly #channels = new Set<MessagePort>();
@@ -253,7 +257,10 @@ export class ThreadExecutor implements Executor {
       }
       // A fair share of what waits for each task the threads can hold, within batchMost.
       const size = Math.min(batchMost, Math.max(2, Math.ceil((source.waiting() + 1) / (this.#tasksPerPlace * this.#capacity))));
+      // While the batch is gathered, taking the next job may call its input function, whose code
+      // may take back a job already gathered (hold, setPriority, pause…): see takeBack.
       const batch = [job];
+      this.#gathering.add(job);
       let straggler: ExecutorJob | undefined;
       while (batch.length < size && source.nextName() === job.name) {
         const next = source.take(false);
@@ -263,8 +270,9 @@ export class ThreadExecutor implements Executor {
           break;
         }
         batch.push(next);
+        this.#gathering.add(next);
       }
-      this.#post(batch);
+      this.#post(batch.filter((gathered) => this.#gathering.delete(gathered)));
       if (straggler !== undefined) {
         if (!straggler.promoted && transfers(straggler)) this.#sendWhereItBegins(straggler);
         else this.#post([straggler]);
@@ -288,6 +296,8 @@ export class ThreadExecutor implements Executor {
   }
 
   takeBack(job: ExecutorJob, cancelling: boolean): boolean {
+    // Gathered into a batch not yet posted: it never leaves.
+    if (this.#gathering.delete(job)) return true;
     const post = this.#postOf.get(job);
     if (post === undefined) {
       const index = this.#unsent.indexOf(job);
@@ -510,7 +520,8 @@ export class ThreadExecutor implements Executor {
     this.#scanTask(task);
     const posts = task.posts;
     const single = posts.length === 1;
-    const exited = failed && !isTransported(reply) && (isWorkerExit(reply) || this.#threadDied);
+    const exitedForSure = failed && !isTransported(reply) && isWorkerExit(reply);
+    const exited = exitedForSure || (failed && !isTransported(reply) && this.#threadDied);
     let anyBegun = false;
     let returned = 0;
     for (const post of posts) {
@@ -526,7 +537,10 @@ export class ThreadExecutor implements Executor {
         } else {
           this.#forget(post, 'takenBack');
           this.#releaseSlot(post);
-          if (failed && !exited && !isTransported(reply) && !this.#threadDied) {
+          // A crash's own error names no exit: a task failed in the turn a thread went is taken for
+          // its thread's, once per job; failing that way again, it was the sending that failed.
+          const died = exitedForSure || (exited && !this.#sentAgain.has(post.job));
+          if (failed && !isTransported(reply) && !died) {
             // Sending its task failed (a getter or trap of an input threw, or it cannot be cloned):
             // alone, only its own input can have failed it; from a batch, each goes again alone.
             if (single) this.#source!.stopped(post.job, true, explainUnsent(post.job, reply));
@@ -534,7 +548,11 @@ export class ThreadExecutor implements Executor {
               this.#alone.add(post.job);
               this.#source!.returned(post.job);
             }
+          } else if (failed && transfers(post.job)) {
+            // Its input was transferred with the task its thread took along: it cannot go again.
+            this.#source!.stopped(post.job, true, workerExited(post.job.id, reply, true));
           } else {
+            if (failed) this.#sentAgain.add(post.job);
             returned++;
             this.#source!.returned(post.job);
           }

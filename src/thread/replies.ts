@@ -394,7 +394,7 @@ export function notCloneable(id: number, cause: Error): Error {
 }
 
 /** The rejection of a job whose thread died under it. */
-export function workerExited(id: number, cause: unknown): Error {
+export function workerExited(id: number, cause: unknown, beforeItBegan = false): Error {
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new Error(messages.workerExited(id, detail), { cause });
+  return new Error(beforeItBegan ? messages.workerExitedBefore(id, detail) : messages.workerExited(id, detail), { cause });
 }

@@ -1,0 +1,80 @@
+// Defects a hostile probe found in the rebuilt executor, one test each: a moved input sent twice
+// after its thread died, a job run twice when an input function took back its batch-mates, and the
+// main thread spinning when a job that cannot be sent came in the turn a thread died.
+import test from 'ava';
+import { move, Pool } from '../src/index.js';
+
+/** Runs rounds of tiny jobs so that the export reads brief and its jobs travel several to a task. */
+async function warmUp(pool: Pool, runs: Int32Array): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    await Promise.all(Array.from({ length: 40 }, (_, index) => pool.submit({ runs, id: 32 + (index % 32) }, { name: 'tiny' })));
+  }
+}
+
+const probe = new URL('./fixtures/probe.ts', import.meta.url);
+
+test('a moved input waiting for a thread that dies is never sent again (its buffer went with it): the job rejects, saying so, and the pool goes on', async (t) => {
+  const pool = new Pool({ filename: probe, maxThreads: 1, concurrentTasksPerWorker: 2 });
+  const runs = new Int32Array(new SharedArrayBuffer(8));
+  t.is(await pool.submit({ runs, id: 0 }, { name: 'tiny' }), 0);
+  const killer = pool.submit({ ms: 200 }, { name: 'busyExit' });
+  await new Promise<void>((resolve) => killer.onStart(() => resolve()));
+  const moved = pool.submit(move(new Uint8Array(4096)), { name: 'byteLength' });
+  const [killed, movedOutcome] = await Promise.allSettled([killer, moved]);
+  t.is(killed.status, 'rejected');
+  if (movedOutcome.status === 'rejected') t.regex(String((movedOutcome.reason as Error).message), /before job \d+ began, and took its transferred input along/);
+  else t.is(movedOutcome.value, 4096);
+  t.is(await pool.submit({ runs, id: 1 }, { name: 'tiny' }), 1, 'a job after it runs');
+  await pool.close();
+});
+
+for (const variant of ['setPriority', 'pause', 'cancel a batch-mate', 'concurrency 0'] as const) {
+  test(`an input function that ${variant === 'pause' || variant === 'concurrency 0' ? `sets ${variant}` : `calls ${variant}`} while its batch is gathered runs no job twice, and no cancelled job`, async (t) => {
+    const pool = new Pool({ filename: probe, maxThreads: 1 });
+    const runs = new Int32Array(new SharedArrayBuffer(4 * 64));
+    await warmUp(pool, runs);
+    pool.pause();
+    const handles: ReturnType<Pool['submit']>[] = [];
+    for (let id = 0; id < 12; id++) {
+      if (id !== 3) {
+        handles.push(pool.submit({ runs, id }, { name: 'tiny' }));
+        continue;
+      }
+      handles.push(
+        pool.submit(() => {
+          if (variant === 'setPriority') handles[3]!.setPriority(5);
+          else if (variant === 'pause') pool.pause();
+          else if (variant === 'cancel a batch-mate') handles[2]!.cancel('stale');
+          else pool.concurrency = 0;
+          return { runs, id };
+        }, { name: 'tiny' }),
+      );
+    }
+    pool.resume();
+    if (variant === 'pause') setImmediate(() => pool.resume());
+    if (variant === 'concurrency 0') setImmediate(() => (pool.concurrency = 1));
+    await Promise.allSettled(handles);
+    for (let id = 0; id < 12; id++) {
+      const expected = variant === 'cancel a batch-mate' && id === 2 ? 0 : 1;
+      t.is(Atomics.load(runs, id), expected, `job ${id} ran ${Atomics.load(runs, id)} times`);
+    }
+    await pool.close();
+  });
+}
+
+test('a job that cannot be sent, submitted in the turn a thread died, rejects with a DataCloneError and the event loop goes on', async (t) => {
+  const pool = new Pool({ filename: probe, maxThreads: 2 });
+  const dying = pool.submit(null, { name: 'exitNow' });
+  const unsendable = new Promise<unknown>((resolve) => {
+    dying.onDone(() => {
+      const job = pool.submit(Symbol('not cloneable'), { name: 'tiny' });
+      job.then(resolve, resolve);
+    });
+  });
+  await dying.catch(() => {});
+  const error = (await unsendable) as Error;
+  t.is(error.name, 'DataCloneError');
+  // The event loop is alive: a timer fires.
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  await pool.close();
+});
