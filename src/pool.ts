@@ -409,7 +409,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       if (dispatch.handle.state !== 'queued' || dispatch.urgent) continue;
       dispatch.phase = 'handed';
       this.#handed.add(dispatch);
-      if (!dispatch.promoted && (this.#lastHanded === undefined || before(this.#lastHanded.handle, dispatch.handle))) this.#lastHanded = dispatch;
+      // The cache of the job that goes last, kept only while it is known (#preempt rebuilds it):
+      // set from unknown, it would name this job though another handed one goes after it.
+      if (!dispatch.promoted && (this.#handed.size === 1 || (this.#lastHanded !== undefined && before(this.#lastHanded.handle, dispatch.handle)))) this.#lastHanded = dispatch;
       return dispatch;
     }
   }

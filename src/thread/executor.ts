@@ -31,7 +31,7 @@ import type { BatchEnvelope, Envelope } from './entry.js';
 import { Claim, Control, newBlock, Outcome, slotsPerBlock, slotWord, slotWords, storedResultBytes, timesOf, Word } from './layout.js';
 import { isCloneError, isTransported, notCloneable, revive, workerExited } from './replies.js';
 import { readStored } from './store.js';
-import { UrgentFirstQueue, urgent } from './urgent-queue.js';
+import { UrgentFirstQueue } from './urgent-queue.js';
 
 type PiscinaLoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
 type PiscinaTask = Parameters<PiscinaLoadBalancer>[0];
@@ -52,6 +52,10 @@ class Task {
   readonly posts: Post[];
   /** Order of posting: increasing. */
   readonly seq: number;
+  /** A promoted job's task: Piscina's queue serves it first (see UrgentFirstQueue). */
+  urgent = false;
+  /** The id of the thread Piscina placed it on (see #placeTask); `undefined` while in Piscina's queue. */
+  thread: number | undefined = undefined;
   /** Index of the first post not yet seen begun (or taken back). */
   next = 0;
   constructor(posts: Post[], seq: number) {
@@ -200,12 +204,13 @@ export class ThreadExecutor implements Executor {
    */
   #placeTask(task: PiscinaTask, workers: PiscinaWorker[]): PiscinaWorker | null {
     let leastBusy: PiscinaWorker | null = null;
+    const ours = task[queueOptionsSymbol] as Task | undefined;
     for (const worker of workers) {
-      if (worker.currentUsage < this.#perThread) return worker;
+      if (worker.currentUsage < this.#perThread) return placed(ours, worker);
       if (worker.currentUsage < this.#tasksPerPlace * this.#perThread && (leastBusy === null || worker.currentUsage < leastBusy.currentUsage)) leastBusy = worker;
     }
-    if (task[queueOptionsSymbol] === urgent || workers.length < this.#piscina.threads.length) return null;
-    return leastBusy;
+    if (ours?.urgent === true || workers.length < this.#piscina.threads.length) return null;
+    return placed(ours, leastBusy);
   }
 
   get threads(): number {
@@ -380,7 +385,7 @@ export class ThreadExecutor implements Executor {
     this.#tasks.add(task);
     let reply: Promise<unknown>;
     try {
-      reply = posts.length === 1 ? this.#postOne(posts[0]!) : this.#postBatch(posts, inputs);
+      reply = posts.length === 1 ? this.#postOne(posts[0]!, task) : this.#postBatch(posts, inputs, task);
     } catch (error) {
       reply = Promise.reject(error);
     }
@@ -403,7 +408,7 @@ export class ThreadExecutor implements Executor {
     return post;
   }
 
-  #postOne(post: Post): Promise<unknown> {
+  #postOne(post: Post, task: Task): Promise<unknown> {
     const job = post.job;
     let input = job.input;
     let transferList = job.transferList as TransferListItem[] | undefined;
@@ -423,14 +428,15 @@ export class ThreadExecutor implements Executor {
       limit: this.#perThread,
       store: this.#storeOf(post.slot),
     };
-    // Read by UrgentFirstQueue; a symbol key is not cloned into the message.
-    if (job.promoted) (envelope as Envelope & { [queueOptionsSymbol]?: unknown })[queueOptionsSymbol] = urgent;
+    // Read by UrgentFirstQueue and #placeTask; a symbol key is not cloned into the message.
+    task.urgent = job.promoted;
+    (envelope as Envelope & { [queueOptionsSymbol]?: unknown })[queueOptionsSymbol] = task;
     // No `signal` for Piscina: a task that carries one makes every later run() take Piscina's
     // slow placement path. #forceStop ends the job's thread itself, as Piscina's abort would.
     return this.#piscina.run(envelope, transferList === undefined ? undefined : { transferList });
   }
 
-  #postBatch(posts: Post[], inputs: unknown[]): Promise<unknown> {
+  #postBatch(posts: Post[], inputs: unknown[], task: Task): Promise<unknown> {
     const first = posts[0]!;
     const store = this.#storeOf(first.slot);
     const envelope: BatchEnvelope = {
@@ -445,6 +451,7 @@ export class ThreadExecutor implements Executor {
       origin: performance.timeOrigin,
       limit: this.#perThread,
     };
+    (envelope as BatchEnvelope & { [queueOptionsSymbol]?: unknown })[queueOptionsSymbol] = task;
     return this.#piscina.run(envelope);
   }
 
@@ -582,31 +589,28 @@ export class ThreadExecutor implements Executor {
     if (exited && !anyBegun && returned > 0) this.#threadFailedToStart(reply);
     this.#sendUnsent();
     this.wake();
-    this.#rebalance(task);
+    this.#rebalance();
   }
 
   /**
-   * A task came back and the pool had nothing more to give: jobs another thread has not begun (a
-   * task waiting behind its thread's job, or the tail of a batch) are taken back and sent again,
-   * so that the thread that freed up runs them. One task's worth per task that came back, taken
-   * only from tasks posted before it: those were waiting when the thread that freed up was given
-   * its task, so they wait behind another thread's job. A job sent again is posted after every
-   * task out, so it never moves twice for the same thread (no ping-pong of a job still on its way).
+   * A task came back and the pool had nothing more to give: if a thread now holds no task, jobs
+   * that wait behind a job on another thread (the tail of a batch under way, or a task behind
+   * another task on its thread) are taken back and sent again, and Piscina places them on the free
+   * thread. Never from a task that is first on its thread (it is about to begin), nor from a task
+   * still in Piscina's queue (it will go to the free thread anyway).
    */
-  #rebalance(answered: Task): void {
-    if (this.#source!.nextName() !== null || this.#tasks.size >= this.#tasksPerPlace * this.#capacity) return;
+  #rebalance(): void {
+    if (this.#source!.nextName() !== null) return;
+    const busy = new Set<number>();
+    for (const task of this.#tasks) if (task.thread !== undefined) busy.add(task.thread);
+    if (!this.#piscina.threads.some((thread) => !busy.has(thread.threadId))) return;
     for (const task of this.#tasks) {
-      // A batch under way waits behind its own running job, whenever it was posted.
-      if (task.next === 0 && task.seq > answered.seq) continue;
+      if (task.thread === undefined) continue;
+      const behind = task.next > 0 || [...this.#tasks].some((other) => other.thread === task.thread && other.seq < task.seq);
+      if (!behind) continue;
       const waiting = task.posts.slice(task.next).filter((post) => post.state === 'sent' && !post.job.promoted && !transfers(post.job));
-      if (waiting.length === 0) continue;
-      // A batch under way gives up all it has not begun (its thread runs a job that may be long);
-      // one not begun keeps half, for the thread it waits at.
-      const keep = task.next > 0 || waiting.length === 1 ? 0 : Math.ceil(waiting.length / 2);
-      const taken = waiting.slice(keep);
-      if (taken.length === 0) continue;
       const back: ExecutorJob[] = [];
-      for (const post of taken) if (this.takeBack(post.job, false)) back.push(post.job);
+      for (const post of waiting) if (this.takeBack(post.job, false)) back.push(post.job);
       if (back.length > 0) {
         this.#post(back);
         return;
@@ -764,6 +768,12 @@ export class ThreadExecutor implements Executor {
 }
 
 function ignore(): void {}
+
+/** Records where Piscina placed one of lazypool's tasks, and gives the worker back. */
+function placed(task: Task | undefined, worker: PiscinaWorker | null): PiscinaWorker | null {
+  if (task instanceof Task && worker !== null) task.thread = worker.id;
+  return worker;
+}
 
 /**
  * The most threads lazypool starts at once by default. A `maxThreads` above it (a mistake, most

@@ -4,8 +4,14 @@
  */
 import { queueOptionsSymbol, type TaskQueue } from 'piscina';
 
-/** The queue option that marks a promoted job's task. */
-export const urgent = Object.freeze({ urgent: true });
+/** What lazypool puts in a task's queue options: whether it is a promoted job's. */
+interface QueueOptions {
+  readonly urgent?: boolean;
+}
+
+function isUrgent(task: QueuedTask): boolean {
+  return (task[queueOptionsSymbol] as QueueOptions | null | undefined)?.urgent === true;
+}
 
 type QueuedTask = Parameters<TaskQueue['push']>[0];
 
@@ -18,7 +24,7 @@ export class UrgentFirstQueue implements TaskQueue {
   }
 
   push(task: QueuedTask): void {
-    (task[queueOptionsSymbol] === urgent ? this.#urgent : this.#others).push(task);
+    (isUrgent(task) ? this.#urgent : this.#others).push(task);
   }
 
   shift(): QueuedTask | null {
@@ -27,7 +33,7 @@ export class UrgentFirstQueue implements TaskQueue {
 
   /** Piscina (stricterFIFO) puts back at the head a task it shifted but could not place. */
   unshift(task: QueuedTask): void {
-    (task[queueOptionsSymbol] === urgent ? this.#urgent : this.#others).unshift(task);
+    (isUrgent(task) ? this.#urgent : this.#others).unshift(task);
   }
 
   remove(task: QueuedTask): void {
