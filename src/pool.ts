@@ -332,15 +332,23 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     // Its input function is still building the payload, or it waits for its dependencies: it
     // joins the queue when that is done.
     if (dispatch?.phase === 'building' || dispatch?.phase === 'blocked') return;
+    this.#join(handle, dispatch);
+    this.#pump();
+  }
+
+  /**
+   * A queued job becomes dispatchable: a promoted one goes to the urgent list, and the jobs sent
+   * ahead, which would begin before it on their threads, come back (as promote() does); any other
+   * joins the queue, and takes back the jobs sent ahead that it goes before.
+   */
+  #join(handle: JobHandle, dispatch: Dispatch | undefined): void {
     if (dispatch?.promoted === true) {
       this.#pushUrgent(dispatch);
-      // As promote(): jobs sent ahead would begin before it on their threads.
       this.#takeBackAll();
     } else {
       this.#queue.push(handle);
       this.#preempt(handle);
     }
-    this.#pump();
   }
 
   /** Asks the executor to take what it has room for. */
@@ -457,13 +465,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         dispatch.input = built;
         dispatch.built = true;
         const handle = dispatch.handle;
-        if (handle.state === 'queued') {
-          if (dispatch.promoted) this.#pushUrgent(dispatch);
-          else {
-            this.#queue.push(handle);
-            this.#preempt(handle);
-          }
-        }
+        if (handle.state === 'queued') this.#join(handle, dispatch);
         this.#pump();
       },
       (error: unknown) => {
@@ -750,13 +752,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     this.#unblock(dispatch, 'idle');
     const handle = dispatch.handle;
     if (handle.state !== 'queued') return;
-    if (dispatch.promoted) {
-      this.#pushUrgent(dispatch);
-      this.#takeBackAll();
-    } else {
-      this.#queue.push(handle);
-      this.#preempt(handle);
-    }
+    this.#join(handle, dispatch);
     this.#pump();
   }
 
