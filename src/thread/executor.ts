@@ -140,6 +140,8 @@ export class ThreadExecutor implements Executor {
   #bootFailed = false;
   /** A thread went in this turn (see the 'workerDestroy' listener). */
   #threadDied = false;
+  /** Clears #threadDied on the turn after a thread went; cleared by close(), which leaves no timer. */
+  #threadDiedTurn: NodeJS.Immediate | undefined;
   /** Set once the threads cannot start: every job fails with it. */
   #broken: Error | undefined;
   /** Jobs that finished and wait for their last progress values; see #finished. */
@@ -186,11 +188,16 @@ export class ThreadExecutor implements Executor {
       if (!this.#readyThreads.delete(worker.id)) this.#bootFailed = true;
       if (this.#threadDied) return;
       this.#threadDied = true;
-      setImmediate(() => (this.#threadDied = false));
+      this.#threadDiedTurn = setImmediate(() => {
+        this.#threadDied = false;
+        this.#threadDiedTurn = undefined;
+      });
     });
-    // A reply for a task Piscina already aborted arrives as an 'error' event; the job it belongs
-    // to has settled, so it is only worth a warning, never a crash.
     this.#piscina.on('error', (error: Error) => {
+      // A reply a thread posted just before it died can arrive after Piscina failed the thread's
+      // tasks: Piscina no longer knows the task. Nothing is lost: the job's outcome is read from
+      // shared memory (or the job went again), so this is no news for the user.
+      if (isLateReply(error)) return;
       this.#threadFailedToStart(error);
       process.emitWarning(error.message, { type: 'LazypoolWorkerWarning', detail: error.stack });
     });
@@ -337,6 +344,8 @@ export class ThreadExecutor implements Executor {
 
   async close(): Promise<void> {
     await this.#piscina.close();
+    clearImmediate(this.#threadDiedTurn);
+    this.#threadDied = false;
     for (const port of this.#channels) port.close();
     this.#channels.clear();
   }
@@ -849,4 +858,9 @@ function explainUnsent(job: ExecutorJob, error: unknown): unknown {
 function explainLost(job: ExecutorJob, error: unknown): unknown {
   if (isCloneError(error)) return notCloneable(job.id, error);
   return workerExited(job.id, error);
+}
+
+/** Piscina's 'error' for a reply whose task it had already failed (its thread died meanwhile). */
+function isLateReply(error: Error): boolean {
+  return error.message.startsWith('Unexpected message from Worker');
 }
