@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Pool, type JobHandle } from './index.js';
+import { parseWorkerCommand, runWorkerCommand, WorkerUsageError, workerSynopsis, workerUsage, type WorkerCommand } from './cli-worker.js';
 import { hashFiles, largeFileBytes, type HashFailure, type HashFilesInput, type HashFilesProgress, type HashResult } from '../workers/hash.js';
 
 /**
@@ -30,6 +31,7 @@ const commandUsage = `Usage: lazypool <command> [options]
 
 Commands:
   hash    print the digests of files, as sha256sum does, computed on worker threads
+  worker  serve a worker module to a BullMQ queue on Redis (lazypool/bullmq)
   help    print this help, or a command's ("lazypool help hash")
 
 Options:
@@ -641,7 +643,7 @@ function usageError(command: string, message: string, synopsis: string, helpComm
   return exitUsage;
 }
 
-const helpTexts: Record<string, string> = { hash: hashUsage, help: commandUsage };
+const helpTexts: Record<string, string> = { hash: hashUsage, help: commandUsage, worker: workerUsage };
 
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
@@ -657,11 +659,12 @@ async function main(args: string[]): Promise<number> {
   if (command === 'help') {
     const text = Object.hasOwn(helpTexts, rest[0]) ? helpTexts[rest[0]] : undefined;
     if (text === undefined || rest.length > 1) {
-      return usageError('lazypool help', `no help for '${rest.join(' ')}'; the commands are: hash, help`, commandSynopsis, 'lazypool help');
+      return usageError('lazypool help', `no help for '${rest.join(' ')}'; the commands are: hash, worker, help`, commandSynopsis, 'lazypool help');
     }
     process.stdout.write(text);
     return 0;
   }
+  if (command === 'worker') return await workerCommand(rest);
   if (command !== 'hash') {
     const message = command === undefined ? 'no command given' : command.startsWith('-') ? `unknown option '${command}'` : `unknown command '${command}'`;
     return usageError('lazypool', message, commandSynopsis, 'lazypool help');
@@ -682,6 +685,26 @@ async function main(args: string[]): Promise<number> {
   } catch (error) {
     // Not about one file (those are reported and skipped): a worker that died, an unknown failure.
     process.stderr.write(`lazypool: ${error instanceof Error ? error.message : String(error)}\n`);
+    return exitFailedFiles;
+  }
+}
+
+async function workerCommand(args: string[]): Promise<number> {
+  let parsed: WorkerCommand | 'help';
+  try {
+    parsed = parseWorkerCommand(args);
+  } catch (error) {
+    if (!(error instanceof WorkerUsageError)) throw error;
+    return usageError('lazypool worker', error.message, workerSynopsis, 'lazypool help worker');
+  }
+  if (parsed === 'help') {
+    process.stdout.write(workerUsage);
+    return 0;
+  }
+  try {
+    return await runWorkerCommand(parsed);
+  } catch (error) {
+    process.stderr.write(`lazypool worker: ${error instanceof Error ? error.message : String(error)}\n`);
     return exitFailedFiles;
   }
 }

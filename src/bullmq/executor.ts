@@ -1,0 +1,462 @@
+/**
+ * The executor that dispatches jobs through BullMQ on Redis, to `lazypool worker` processes on any
+ * machine. Jobs stay lazy in the submitting process: the pool keeps them (held, queued,
+ * reprioritised, promoted, cancelled for free) and this executor adds one to Redis only when the
+ * workers have room for it: at most their free capacity plus `margin` jobs wait in Redis.
+ *
+ * How a job travels (wire.ts says what each message holds):
+ * - `take()` gives a job; it is added to Redis with the next batch (one `addBulk` per turn). Until
+ *   that batch goes, the pool can still take it back; once added, a job is out of reach of a
+ *   synchronous take-back: asked back, it counts as begun (a job in Redis begins within a round trip
+ *   anyway, the workers having room for it).
+ * - The worker reports `{ s: 1 }` as progress when a thread begins it (the job is `running` from
+ *   then), then the job's own progress in order, then its return value: `QueueEvents` carries all
+ *   of them, in order.
+ * - `stop()` removes a job still waiting in Redis, else publishes its id on the queue's cancel
+ *   channel: the worker cancels it (`cancelled()`, `signal()`), and ends its thread after its own
+ *   `abortGrace`. This side gives up after `abortGrace` (default 2,000 ms: the worker's 1,000 plus
+ *   transit) and frees the slot.
+ * - Every `checkInterval` ms, the jobs in Redis not heard from lately are looked up, so a missed
+ *   event (a reconnection, a trimmed event stream) or a job Redis lost (restarted without
+ *   persistence) never leaves a handle waiting: a lost job that had not begun goes again; one that
+ *   had is rejected, saying so. Redis unreachable for `lostAfter` ms fails every job in it.
+ *
+ * The workers' capacity is what they register (wire.ts `keys().workers`, refreshed by each
+ * worker); `capacity` fixes it instead.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ConnectionOptions, Job, Queue as QueueType, QueueEvents as QueueEventsType } from 'bullmq';
+import type { Redis as RedisType } from 'ioredis';
+import { CancelledError } from '../errors.js';
+import type { Executor, ExecutorJob, JobSource } from '../executor.js';
+import { Timer } from '../timer.js';
+import { decode, decodeError, defaultMaxInputBytes, encode, isMovable, jobName, keys, type JobData, type Report, wireVersion } from './wire.js';
+import { loadBullmq, sideClient } from './load.js';
+
+export interface BullmqExecutorOptions {
+  /** BullMQ's own `connection`: `{ host, port }`, `{ url }`, other ioredis options, or a client. */
+  connection: ConnectionOptions;
+  /** The BullMQ queue's name; the workers serve the same one. */
+  queue: string;
+  /** BullMQ's key prefix (default `bull`). */
+  prefix?: string;
+  /** Jobs that run at once: fixed, instead of what the workers register. */
+  capacity?: number;
+  /** Jobs added to Redis beyond the workers' free capacity, so none waits for a round trip (default: the capacity, at least 1). */
+  margin?: number;
+  /** ms after `stop()` (cancel, timeout) before a job that has not stopped is given up (default 2,000). */
+  abortGrace?: number;
+  /** ms between looks at jobs in Redis not heard from (default 1,000). */
+  checkInterval?: number;
+  /** ms of Redis not answering after which the jobs in it fail (default 30,000). */
+  lostAfter?: number;
+  /** The largest input accepted, in bytes of its encoding (default 16 MiB). */
+  maxInputBytes?: number;
+}
+
+/** A job handed to this executor. */
+class Remote {
+  readonly job: ExecutorJob;
+  readonly id: string;
+  /** In the batch not yet added: the pool can still take it back. */
+  pending = true;
+  begun = false;
+  /** Asked to stop; the timer that gives it up. */
+  graceTimer: Timer | undefined;
+  stopping = false;
+  /** When it was last heard of (performance.now()). */
+  heard = performance.now();
+  /** What goes to Redis, until it has gone. */
+  data: JobData | undefined;
+
+  constructor(job: ExecutorJob, id: string) {
+    this.job = job;
+    this.id = id;
+  }
+}
+
+export class BullmqExecutor implements Executor {
+  readonly threads = 0;
+  readonly #options: Checked;
+  /** This process's mark on its job ids: `<mark>.<job id>`. */
+  readonly #mark = randomUUID();
+  readonly #remotes = new Map<string, Remote>();
+  #batch: Remote[] = [];
+  #source: JobSource | undefined;
+  #registered = 0;
+  /** Jobs in Redis (or about to be) that have not begun; and those that have. */
+  #unbegun = 0;
+  #begun = 0;
+  #queue: QueueType | undefined;
+  #events: QueueEventsType | undefined;
+  #side: RedisType | undefined;
+  #ready = false;
+  #closed = false;
+  #failure: Error | undefined;
+  #checkTimer: NodeJS.Timeout | undefined;
+  #checking = false;
+  /** Since when Redis has not answered a look (performance.now()); undefined: it answers. */
+  #silentSince: number | undefined;
+  #opening: Promise<void> | undefined;
+
+  constructor(options: BullmqExecutorOptions) {
+    this.#options = checkOptions(options);
+  }
+
+  get capacity(): number {
+    return this.#options.capacity ?? this.#registered;
+  }
+
+  /** Where the jobs go, for messages: never the password. */
+  get #where(): string {
+    return `queue '${this.#options.queue}'`;
+  }
+
+  attach(source: JobSource): void {
+    this.#source = source;
+    this.#opening = this.#open().catch((error: unknown) => {
+      this.#failure = new Error(`lazypool/bullmq could not reach Redis for ${this.#where}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      // Every job handed over fails; the pool hands over every waiting job so that it does too.
+      this.#ready = true;
+      this.#registered = Math.max(this.#registered, 1);
+      this.wake();
+    });
+  }
+
+  async #open(): Promise<void> {
+    const { Queue, QueueEvents } = await loadBullmq();
+    const { connection, queue, prefix } = this.#options;
+    this.#queue = new Queue(queue, { connection, prefix });
+    this.#events = new QueueEvents(queue, { connection, prefix });
+    this.#events.on('progress', ({ jobId, data }) => this.#onReport(jobId, data as unknown));
+    this.#events.on('completed', ({ jobId, returnvalue }) => this.#onReply(jobId, returnvalue as unknown));
+    this.#events.on('failed', ({ jobId, failedReason }) => this.#onFailed(jobId, failedReason));
+    // Connection trouble is reported by the look at jobs (#check); BullMQ retries meanwhile.
+    this.#events.on('error', () => {});
+    this.#queue.on('error', () => {});
+    this.#side = await sideClient(connection);
+    this.#side.on('error', () => {});
+    await Promise.all([this.#events.waitUntilReady(), this.#queue.waitUntilReady()]);
+    // Events are read from now on: no job is added before, so none is missed.
+    await this.#events.waitUntilReady();
+    if (this.#closed) return;
+    await this.#readCapacity();
+    this.#ready = true;
+    this.#checkTimer = setInterval(() => void this.#check(), this.#options.checkInterval);
+    this.wake();
+  }
+
+  wake(): void {
+    if (!this.#ready || this.#closed) return;
+    const source = this.#source!;
+    for (;;) {
+      const room = this.#room();
+      const job = source.take(room <= 0);
+      if (job === undefined) break;
+      this.#hand(job);
+    }
+  }
+
+  /** How many more jobs may be handed over (not counting promoted ones, which go past it). */
+  #room(): number {
+    if (this.#failure !== undefined) return Infinity;
+    const capacity = this.capacity;
+    const margin = this.#options.margin ?? Math.max(1, capacity);
+    return Math.max(0, capacity - this.#begun) + (capacity > 0 ? margin : 0) - this.#unbegun;
+  }
+
+  #hand(job: ExecutorJob): void {
+    const source = this.#source!;
+    if (this.#failure !== undefined) {
+      source.stopped(job, true, this.#failure);
+      return;
+    }
+    const refusal = refuse(job, this.#options.maxInputBytes);
+    if (typeof refusal !== 'string') {
+      source.stopped(job, true, refusal);
+      return;
+    }
+    const remote = new Remote(job, `${this.#mark}.${job.id}`);
+    remote.data = { lazypool: wireVersion, input: refusal };
+    this.#remotes.set(remote.id, remote);
+    this.#unbegun++;
+    if (this.#batch.length === 0) setImmediate(this.#flush);
+    this.#batch.push(remote);
+  }
+
+  /** Adds the turn's jobs to Redis, in one round trip; the promoted ones at the head of the line. */
+  readonly #flush = (): void => {
+    const batch = this.#batch.filter((remote) => remote.pending && this.#remotes.get(remote.id) === remote);
+    this.#batch = [];
+    if (batch.length === 0 || this.#closed) return;
+    for (const remote of batch) remote.pending = false;
+    const now = performance.now();
+    const jobs = batch.map((remote) => {
+      remote.heard = now;
+      return {
+        name: jobName(remote.job.name),
+        data: remote.data!,
+        opts: {
+          jobId: remote.id,
+          lifo: remote.job.promoted,
+          // Kept a while after it ends, so a missed event can be made up for by a look (#check).
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 1000 },
+        },
+      };
+    });
+    for (const remote of batch) remote.data = undefined;
+    this.#queue!.addBulk(jobs).catch(() => {
+      // Not added (Redis did not answer): the looks find them missing, and they go again.
+    });
+  };
+
+  /** A job's report: it began, or its own progress. */
+  #onReport(id: string, report: unknown): void {
+    const remote = this.#remotes.get(id);
+    if (remote === undefined || typeof report !== 'object' || report === null) return;
+    remote.heard = performance.now();
+    if ((report as Report & { s?: 1 }).s === 1) {
+      this.#begin(remote);
+    } else if (typeof (report as { p?: unknown }).p === 'string' && remote.begun && !remote.stopping) {
+      let value: unknown;
+      try {
+        value = decode((report as { p: string }).p);
+      } catch {
+        return;
+      }
+      remote.job.progress(value);
+    }
+  }
+
+  #begin(remote: Remote): void {
+    if (remote.begun) return;
+    remote.begun = true;
+    this.#unbegun--;
+    this.#begun++;
+    this.#source!.started(remote.job, performance.now());
+  }
+
+  #onReply(id: string, reply: unknown): void {
+    const remote = this.#remotes.get(id);
+    if (remote === undefined) return;
+    if (typeof reply !== 'object' || reply === null) {
+      this.#end(remote, true, new Error(`job ${remote.job.id} came back from ${this.#where} without a lazypool reply (is the worker 'lazypool worker'?)`));
+      return;
+    }
+    const { v, e, c } = reply as { v?: unknown; e?: unknown; c?: unknown };
+    try {
+      if (typeof v === 'string') return this.#end(remote, false, decode(v));
+      if (typeof e === 'string') return this.#end(remote, true, decodeError(e));
+      if (c === 1) return this.#end(remote, true, new CancelledError());
+    } catch (error) {
+      return this.#end(remote, true, new Error(`job ${remote.job.id}: its reply could not be read: ${(error as Error).message}`, { cause: error }));
+    }
+    this.#end(remote, true, new Error(`job ${remote.job.id} came back from ${this.#where} with a reply lazypool does not know`));
+  }
+
+  #onFailed(id: string, reason: string): void {
+    const remote = this.#remotes.get(id);
+    if (remote === undefined) return;
+    this.#end(remote, true, new Error(`job ${remote.job.id} could not be run by ${this.#where}: ${reason}`));
+  }
+
+  /** The job is over for this side: its slot is free. */
+  #end(remote: Remote, failed: boolean, value: unknown): void {
+    if (this.#remotes.get(remote.id) !== remote) return;
+    this.#remotes.delete(remote.id);
+    remote.graceTimer?.clear();
+    if (remote.begun) this.#begun--;
+    else this.#unbegun--;
+    this.#source!.stopped(remote.job, failed, value);
+    this.wake();
+  }
+
+  takeBack(job: ExecutorJob, _cancelling: boolean): boolean {
+    const remote = this.#remotes.get(`${this.#mark}.${job.id}`);
+    if (remote === undefined) return true;
+    if (remote.pending) {
+      this.#remotes.delete(remote.id);
+      this.#unbegun--;
+      return true;
+    }
+    // In Redis: out of reach of a synchronous answer. It counts as begun from now.
+    this.#begin(remote);
+    return false;
+  }
+
+  stop(job: ExecutorJob): void {
+    const remote = this.#remotes.get(`${this.#mark}.${job.id}`);
+    if (remote === undefined || remote.stopping) return;
+    remote.stopping = true;
+    remote.graceTimer = new Timer(() => this.#end(remote, true, new Error(`job ${job.id} did not stop within abortGrace on ${this.#where}`)), this.#options.abortGrace);
+    const queue = this.#queue!;
+    const side = this.#side!;
+    // Still waiting in Redis: removed, it never reaches a worker. Otherwise, its worker is told.
+    void queue.remove(remote.id).then(
+      (removed) => {
+        if (removed === 1) this.#end(remote, true, new CancelledError());
+        else return side.publish(keys(this.#options.prefix, this.#options.queue).cancel, remote.id);
+      },
+      () => side.publish(keys(this.#options.prefix, this.#options.queue).cancel, remote.id),
+    ).catch(() => {});
+  }
+
+  /** The workers' capacity, as they registered it (those whose registration has not expired). */
+  async #readCapacity(): Promise<void> {
+    if (this.#options.capacity !== undefined) return;
+    const members = (await this.#side!.eval(readWorkersScript, 1, keys(this.#options.prefix, this.#options.queue).workers)) as string[];
+    let capacity = 0;
+    for (const member of members) capacity += Number.parseInt(member, 10) || 0;
+    if (capacity !== this.#registered) {
+      const more = capacity > this.#registered;
+      this.#registered = capacity;
+      if (more) this.wake();
+    }
+  }
+
+  /** A look at Redis: the workers' capacity, and the jobs in Redis not heard from lately. */
+  async #check(): Promise<void> {
+    if (this.#checking || this.#closed) return;
+    this.#checking = true;
+    try {
+      await withTimeout(this.#readCapacity(), this.#options.checkInterval * 2);
+      const now = performance.now();
+      const quiet = [...this.#remotes.values()].filter((remote) => !remote.pending && now - remote.heard > this.#options.checkInterval);
+      if (quiet.length > 0) {
+        const states = await withTimeout(Promise.all(quiet.map((remote) => this.#queue!.getJobState(remote.id))), this.#options.checkInterval * 2);
+        for (let index = 0; index < quiet.length; index++) await this.#lookedUp(quiet[index]!, states[index]!);
+      }
+      this.#silentSince = undefined;
+    } catch {
+      this.#silentSince ??= performance.now();
+      if (performance.now() - this.#silentSince >= this.#options.lostAfter) {
+        const silent = Math.round(performance.now() - this.#silentSince);
+        for (const remote of [...this.#remotes.values()]) {
+          if (remote.pending) continue;
+          this.#end(remote, true, new Error(`job ${remote.job.id} given up: Redis has not answered for ${silent} ms (${this.#where})`));
+        }
+      }
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  async #lookedUp(remote: Remote, state: string): Promise<void> {
+    if (this.#remotes.get(remote.id) !== remote) return;
+    if (state === 'completed' || state === 'failed') {
+      const job = (await this.#queue!.getJob(remote.id)) as Job | undefined;
+      if (this.#remotes.get(remote.id) !== remote) return;
+      if (job === undefined) return this.#lost(remote);
+      if (state === 'completed') {
+        if (!remote.begun && !isCancelReply(job.returnvalue)) this.#begin(remote);
+        this.#onReply(remote.id, job.returnvalue);
+      } else {
+        this.#onFailed(remote.id, job.failedReason);
+      }
+      return;
+    }
+    if (state === 'unknown') return this.#lost(remote);
+    remote.heard = performance.now();
+  }
+
+  /** Redis no longer has the job (restarted without persistence, or removed by someone else). */
+  #lost(remote: Remote): void {
+    if (remote.begun) {
+      this.#end(remote, true, new Error(`job ${remote.job.id} was lost by Redis after it began (was Redis restarted, or the job removed?); it is not run again`));
+      return;
+    }
+    // Never begun: it goes again, from the pool.
+    this.#remotes.delete(remote.id);
+    remote.graceTimer?.clear();
+    this.#unbegun--;
+    if (remote.stopping) this.#source!.stopped(remote.job, true, new CancelledError());
+    else this.#source!.returned(remote.job);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#checkTimer);
+    await this.#opening;
+    const closing = [this.#queue?.close(), this.#events?.close()];
+    const side = this.#side;
+    // Closed within a second, answering or not: a dead Redis must not hold close() up.
+    await withTimeout(Promise.allSettled(closing), 1000).catch(() => {});
+    if (side !== undefined) await withTimeout(side.quit(), 1000).catch(() => side.disconnect());
+    await Promise.allSettled([this.#queue?.disconnect(), this.#events?.disconnect()]);
+  }
+}
+
+/** ZSET members of workers whose registration has not expired (by Redis' own clock). */
+const readWorkersScript = `
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+`;
+
+function isCancelReply(reply: unknown): boolean {
+  return typeof reply === 'object' && reply !== null && (reply as { c?: unknown }).c === 1;
+}
+
+/** The input, encoded; or why it cannot travel. */
+function refuse(job: ExecutorJob, maxInputBytes: number): string | Error {
+  if (job.transferList !== undefined || safely(() => isMovable(job.input))) {
+    return new TypeError(`job ${job.id}: a transferred input (move(), transferList) cannot travel through Redis`);
+  }
+  let text: string;
+  try {
+    text = encode(job.input, `job ${job.id}'s input`);
+  } catch (error) {
+    return error as Error;
+  }
+  if (text.length > maxInputBytes) return new RangeError(`job ${job.id}'s input is ${text.length} bytes encoded, more than maxInputBytes (${maxInputBytes})`);
+  return text;
+}
+
+function safely(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch {
+    return false;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+type Checked = Required<Omit<BullmqExecutorOptions, 'capacity' | 'margin'>> & { capacity: number | undefined; margin: number | undefined };
+
+function checkOptions(options: BullmqExecutorOptions): Checked {
+  if (typeof options !== 'object' || options === null) throw new TypeError('bullmq() needs options: { connection, queue }');
+  const { connection, queue } = options;
+  if (typeof connection !== 'object' || connection === null) throw new TypeError('bullmq(): connection must be BullMQ connection options ({ host, port }, { url }) or a client');
+  if (typeof queue !== 'string' || queue.length === 0) throw new TypeError('bullmq(): queue must be a non-empty string');
+  const count = (name: keyof BullmqExecutorOptions, value: unknown, fallback: number | undefined, least: number): number | undefined => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || Number.isNaN(value) || value < least || (!Number.isInteger(value) && value !== Infinity)) {
+      throw new TypeError(`bullmq(): ${name} must be an integer of at least ${least}, got ${typeof value === 'number' ? value : typeof value}`);
+    }
+    return value;
+  };
+  const prefix = options.prefix ?? 'bull';
+  if (typeof prefix !== 'string' || prefix.length === 0) throw new TypeError('bullmq(): prefix must be a non-empty string');
+  return {
+    connection,
+    queue,
+    prefix,
+    capacity: count('capacity', options.capacity, undefined, 1),
+    margin: count('margin', options.margin, undefined, 0),
+    abortGrace: count('abortGrace', options.abortGrace, 2000, 0)!,
+    checkInterval: count('checkInterval', options.checkInterval, 1000, 1)!,
+    lostAfter: count('lostAfter', options.lostAfter, 30_000, 0)!,
+    maxInputBytes: count('maxInputBytes', options.maxInputBytes, defaultMaxInputBytes, 1)!,
+  };
+}
