@@ -2,6 +2,7 @@ export { Pool, type PoolStats, type PoolHandle, type WorkerProxy } from './pool.
 export { JobHandle, type JobState, type JobOutcome, type JobTiming, type JobHandleInit } from './handle.js';
 export { JobGroup } from './group.js';
 export { CancelledError, TimeoutError, PoolClosedError, DependencyError } from './errors.js';
+export type { Executor, ExecutorJob, JobSource } from './executor.js';
 export type { PoolOptions, SubmitOptions, MapOptions, CloseOptions, InProcessJob, InProcessRun, HandleClass } from './options.js';
 import type { TransferListItem } from 'node:worker_threads';
 import { move as piscinaMove } from 'piscina';

@@ -1,5 +1,5 @@
 /**
- * docs/api.md is the project's API reference: every export of `lazypool` and `lazypool/worker`
+ * docs/api.md is the project's API reference: every export of `lazypool`, `lazypool/worker` and `lazypool/bullmq`
  * has a `###` entry there, and every `###` entry is an export (nothing documented that is not there).
  */
 import test from 'ava';
@@ -10,6 +10,7 @@ import ts from 'typescript';
 const entryPoints = {
   lazypool: new URL('../src/index.ts', import.meta.url),
   'lazypool/worker': new URL('../src/worker.ts', import.meta.url),
+  'lazypool/bullmq': new URL('../src/bullmq/index.ts', import.meta.url),
 } as const;
 
 /** The `###` headings of docs/api.md, and the export each names (its first `name` in backticks). */
@@ -39,7 +40,7 @@ function exportsOf(entryPoint: URL): string[] {
   return checker.getExportsOfModule(module).map((symbol) => symbol.name);
 }
 
-test('every runtime export of both entry points has a ### entry in docs/api.md', async (t) => {
+test('every runtime export of each entry point has a ### entry in docs/api.md', async (t) => {
   const documented = await entries();
   for (const [entryPoint, url] of Object.entries(entryPoints)) {
     const module = (await import(url.href)) as Record<string, unknown>;
