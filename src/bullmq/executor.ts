@@ -114,13 +114,23 @@ export class BullmqExecutor implements Executor {
 
   attach(source: JobSource): void {
     this.#source = source;
-    this.#opening = this.#open().catch((error: unknown) => {
-      this.#failure = new Error(`lazypool/bullmq could not reach Redis for ${this.#where}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-      // Every job handed over fails; the pool hands over every waiting job so that it does too.
-      this.#ready = true;
-      this.#registered = Math.max(this.#registered, 1);
-      this.wake();
-    });
+    // BullMQ retries a connection for ever: a Redis that never answers fails the jobs after lostAfter.
+    const giveUp = new Timer(() => this.#fail(new Error(`no answer within lostAfter (${this.#options.lostAfter} ms)`)), this.#options.lostAfter);
+    this.#opening = this.#open().then(
+      () => giveUp.clear(),
+      (error: unknown) => {
+        giveUp.clear();
+        this.#fail(error);
+      },
+    );
+  }
+
+  /** Redis cannot be reached: every job handed over fails, and the pool hands over every waiting job so that it does too. */
+  #fail(error: unknown): void {
+    if (this.#ready || this.#closed) return;
+    this.#failure = new Error(`lazypool/bullmq could not reach Redis for ${this.#where}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    this.#ready = true;
+    this.wake();
   }
 
   async #open(): Promise<void> {
@@ -139,8 +149,8 @@ export class BullmqExecutor implements Executor {
     await Promise.all([this.#events.waitUntilReady(), this.#queue.waitUntilReady()]);
     // Events are read from now on: no job is added before, so none is missed.
     await this.#events.waitUntilReady();
-    if (this.#closed) return;
     await this.#readCapacity();
+    if (this.#closed || this.#ready) return;
     this.#ready = true;
     this.#checkTimer = setInterval(() => void this.#check(), this.#options.checkInterval);
     this.wake();
@@ -377,7 +387,8 @@ export class BullmqExecutor implements Executor {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#checkTimer);
-    await this.#opening;
+    // Still opening (a Redis that does not answer): not waited for more than a second.
+    await withTimeout(this.#opening!, 1000).catch(() => {});
     const closing = [this.#queue?.close(), this.#events?.close()];
     const side = this.#side;
     // Closed within a second, answering or not: a dead Redis must not hold close() up.
