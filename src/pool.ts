@@ -30,7 +30,7 @@ import {
 
 export type { PoolHandle } from './handle.js';
 import { InProcessExecutor } from './in-process-executor.js';
-import { JobGroup } from './group.js';
+import { JobGroup, type GroupOptions } from './group.js';
 import { iteratorOf, mapJobs } from './map.js';
 import {
   checkConcurrency,
@@ -867,8 +867,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * A group of jobs that can be cancelled and awaited together (`await using` cancels what is
    * unsettled). `T`: the result type of its jobs (a union for several), what `settled()` gives.
    */
-  group<T = unknown>(): JobGroup<H, T> {
-    return new JobGroup<H, T>(this);
+  group<T = unknown>(options?: GroupOptions): JobGroup<H, T> {
+    return new JobGroup<H, T>(this, options);
   }
 
   /**

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { CancelledError, Pool } from '../src/index.js';
+import { CancelledError, Pool, PoolClosedError } from '../src/index.js';
 import { deferred, jobsPool, Latches } from './helpers.js';
 
 test('map yields results in input order by default', async (t) => {
@@ -173,8 +173,69 @@ test('a group cancels its unsettled jobs and reports every outcome once all have
   t.is(outcomes.length, 3);
   t.deepEqual(outcomes[0], { status: 'fulfilled', value: 8 });
   t.true((outcomes[1] as { reason: unknown }).reason instanceof CancelledError);
-  t.deepEqual(group.handles, [done, running, queued]);
+  // Settled handles are let go: only their outcomes are kept.
+  t.deepEqual(group.handles, []);
+  t.is(group.pending, 0);
+  t.is(group.state, 'cancelled');
   await pool.close();
+});
+
+test('a closed or cancelled group refuses new jobs, and close() waits without cancelling', async (t) => {
+  const latches = new Latches(1);
+  const pool = jobsPool({ concurrency: 2 });
+  const group = pool.group<unknown>();
+  const running = group.submit(latches.latch(0), { name: 'waitForRelease' });
+  await latches.started(0);
+  const closing = group.close();
+  t.is(group.state, 'closed');
+  const before = pool.stats;
+  const refused = t.throws(() => group.submit(2, { name: 'double' }), { instanceOf: PoolClosedError });
+  t.regex(refused!.message, /group is closed/);
+  t.deepEqual(pool.stats, before, 'the refused job never reached the pool');
+  t.is(running.state, 'running', 'close() cancels nothing');
+  latches.release(0);
+  const outcomes = await closing;
+  t.deepEqual(outcomes, [{ status: 'fulfilled', value: 0 }]);
+
+  const cancelled = pool.group();
+  cancelled.cancel();
+  t.throws(() => cancelled.submit(1), { instanceOf: PoolClosedError, message: /group is cancelled/ });
+  await pool.close();
+});
+
+test('failFast: the first failure cancels the unsettled siblings, with that failure as the reason; without it they run on', async (t) => {
+  for (const failFast of [true, false]) {
+    const latches = new Latches(1);
+    const pool = jobsPool({ concurrency: 2 });
+    const group = pool.group({ failFast });
+    const running = group.submit(latches.latch(0), { name: 'waitForRelease' });
+    await latches.started(0);
+    const failing = group.submit('boom', { name: 'fail' });
+    const queued = group.submit(3, { name: 'double', hold: true });
+    const error = await t.throwsAsync(failing);
+    if (failFast) {
+      const outcomes = await group.settled();
+      t.is(running.state, 'cancelled');
+      t.is(queued.state, 'cancelled');
+      t.is(((outcomes[0] as { reason: CancelledError }).reason).reason, error, 'the reason is the failure');
+      t.is(queued.timing.startedAt, undefined, 'the queued sibling never ran');
+      t.is(group.state, 'cancelled');
+    } else {
+      t.is(running.state, 'running');
+      latches.release(0);
+      const outcomes = await group.settled();
+      t.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled']);
+      t.is(group.state, 'open');
+    }
+    await pool.close();
+  }
+});
+
+test('group options are checked', (t) => {
+  const pool = jobsPool();
+  t.throws(() => pool.group({ failFast: 'yes' as unknown as boolean }), { instanceOf: TypeError, message: /failFast must be a boolean/ });
+  t.throws(() => pool.group(5 as never), { instanceOf: TypeError, message: /group options must be an object/ });
+  return pool.close();
 });
 
 test('group.settled() never rejects, and a failing job in a group is not an unhandled rejection', async (t) => {
