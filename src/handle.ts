@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { CancelledError } from './errors.js';
-import { heapIndex } from './queue.js';
+import { heapIndex, rankKey } from './queue.js';
 import type { SubmitOptions } from './submit-options.js';
 
 /** `held` <-> `queued` -> `running` -> `fulfilled` | `rejected` | `cancelled`. */
@@ -97,6 +97,8 @@ export let observe: (handle: AnyHandle) => void;
 export let setRunningJob: (handle: AnyHandle, job: unknown) => void;
 /** @internal */
 export let runningJobOf: (handle: AnyHandle) => unknown;
+/** @internal The owner given at construction (a pool's), if any. */
+export let ownerOf: (handle: AnyHandle) => HandleOwner | undefined;
 /** @internal Registers what to undo when the handle settles. */
 export let setCleanup: (handle: AnyHandle, cleanup: () => void) => void;
 
@@ -121,6 +123,8 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
   readonly options: SubmitOptions & Options;
   /** @internal */
   [heapIndex] = -1;
+  /** @internal Its place among jobs of equal priority (queue.ts). */
+  [rankKey]: number;
 
   #owner: HandleOwner | undefined;
   #state: JobState = 'queued';
@@ -145,6 +149,7 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
 
   constructor(init: JobHandleInit<Options>) {
     this.id = init.id;
+    this[rankKey] = init.id;
     this.input = init.input;
     this.options = init.options;
     this.#owner = init[ownerKey];
@@ -408,6 +413,7 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
       handle.#job = job;
     };
     runningJobOf = (handle) => handle.#job;
+    ownerOf = (handle) => handle.#owner;
     setCleanup = (handle, cleanup) => {
       handle.#cleanup = cleanup;
     };

@@ -62,6 +62,13 @@ export interface PoolOptions {
   /** A subclass of `JobHandle`: every handle of this pool is built as `new Handle(init)`. */
   Handle?: HandleClass;
   /**
+   * Among jobs of equal priority, the one with the longest chain of jobs waiting on it (`after`)
+   * goes first, as build tools order a graph; submission order among equal chains. A chain counts
+   * the dependants of this pool submitted so far (it does not shrink when they settle).
+   * @default false: submission order
+   */
+  criticalPath?: boolean;
+  /**
    * ms a cancelled or timed-out running job has to stop by itself before its thread is
    * terminated (a fresh thread takes its place). Default 1000.
    */
@@ -149,6 +156,7 @@ export function checkPoolOptions(options: unknown): PoolOptions {
   if (given.run !== undefined && given.concurrency === undefined) throw new TypeError(messages.runNeedsConcurrency());
   if (given.concurrency !== undefined) checkConcurrency(given.concurrency);
   checkNonNegative('abortGrace', given.abortGrace);
+  if (given.criticalPath !== undefined && typeof given.criticalPath !== 'boolean') throw new TypeError(messages.option('criticalPath', 'a boolean', given.criticalPath));
   checkThreads('maxThreads', given.maxThreads, 1);
   checkThreads('minThreads', given.minThreads, 0);
   checkThreads('concurrentTasksPerWorker', given.concurrentTasksPerWorker, 1);
@@ -190,8 +198,9 @@ export function checkSubmitOptions(options: unknown, method = 'submit'): SubmitO
   if (options === undefined) return undefined;
   if (options === null || typeof options !== 'object') throw new TypeError(messages.optionsObject(`${method}() options`, options));
   const given = { ...options } as SubmitOptions;
-  const { name, priority, hold, transferList, signal, timeout, onProgress, after } = given;
+  const { name, priority, hold, transferList, signal, timeout, onProgress, after, afterSettled } = given;
   if (after !== undefined && !Array.isArray(after)) throw new TypeError(messages.option('after', 'an array of handles or promises', after));
+  if (afterSettled !== undefined && typeof afterSettled !== 'boolean') throw new TypeError(messages.option('afterSettled', 'a boolean', afterSettled));
   if (name !== undefined && typeof name !== 'string') throw new TypeError(messages.option('name', 'a string', name));
   if (priority !== undefined) {
     if (typeof priority !== 'number') throw new TypeError(messages.option('priority', 'a number', priority));

@@ -17,6 +17,7 @@ import {
   assignPriority,
   markRunning,
   ownerKey,
+  ownerOf,
   runningJobOf,
   runStartCallbacks,
   setCleanup,
@@ -43,7 +44,7 @@ import {
   type PoolOptions,
   type SubmitOptions,
 } from './options.js';
-import { JobQueue } from './queue.js';
+import { JobQueue, rankKey } from './queue.js';
 import { Timer } from './timer.js';
 import { ThreadExecutor } from './thread/executor.js';
 import { watchSignal } from './signals.js';
@@ -136,9 +137,21 @@ function inherit(dependencies: readonly JobHandle[], priority: number): void {
   }
 }
 
-/** `a` goes before `b`: higher priority, then submission order. */
+/** `a` goes before `b`: higher priority, then rank (submission order, or critical path first). */
 function before(a: JobHandle, b: JobHandle): boolean {
-  return a.priority > b.priority || (a.priority === b.priority && a.id < b.id);
+  return a.priority > b.priority || (a.priority === b.priority && a[rankKey] < b[rankKey]);
+}
+
+/**
+ * Critical path: a job's rank is its id lowered by its height (the longest chain of dependants
+ * waiting on it) times this, so that among jobs of equal priority the one with the longest chain
+ * goes first, and submission order among equal heights. Exact in a float64 for ids below 2^36 and
+ * heights below 2^17.
+ */
+const heightStep = 2 ** 36;
+
+function heightOf(handle: JobHandle): number {
+  return (handle.id - handle[rankKey]) / heightStep;
 }
 
 export interface Pool<H extends JobHandle<any, any> = JobHandle> {
@@ -161,6 +174,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   readonly #Handle: HandleClass;
   /** Queued jobs in the pool's hands, in the order they go. */
   readonly #queue = new JobQueue<JobHandle>();
+  /** The `criticalPath` option: see heightStep. */
+  readonly #criticalPath: boolean;
   /** Promoted jobs not yet taken, first promoted first; entries no longer `urgent` are skipped. */
   #urgent: Dispatch[] = [];
   #urgentHead = 0;
@@ -272,6 +287,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       this.#executor = new ThreadExecutor(checked);
     }
     this.#concurrency = checked.concurrency;
+    this.#criticalPath = checked.criticalPath === true;
     this.#executor.attach(this.#source);
   }
 
@@ -708,7 +724,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    */
   #waitFor(handle: JobHandle, after: readonly PromiseLike<unknown>[]): boolean {
     const dependencies = after.map((dependency) => JobHandle.from(dependency) as JobHandle);
-    const failed = dependencies.find((dependency) => dependency.outcome?.status === 'rejected');
+    const settledWillDo = (handle.options as SubmitOptions).afterSettled === true;
+    const failed = settledWillDo ? undefined : dependencies.find((dependency) => dependency.outcome?.status === 'rejected');
     if (failed !== undefined) {
       this.#rejected++;
       settle(handle, 'rejected', new DependencyError(failed, (failed.outcome as { reason: unknown }).reason, failed.id));
@@ -723,10 +740,11 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     dispatch.pending = dependencies.length;
     this.#blocked.add(dispatch);
     inherit(dependencies, handle.priority);
+    if (this.#criticalPath) this.#lengthenChains(dependencies, heightOf(handle) + 1);
     for (const [index, dependency] of dependencies.entries()) {
       const outcome = dependency.outcome;
-      if (outcome?.status === 'fulfilled') {
-        dispatch.results[index] = outcome.value;
+      if (outcome !== undefined && (settledWillDo || outcome.status === 'fulfilled')) {
+        dispatch.results[index] = settledWillDo ? outcome : (outcome as { value: unknown }).value;
         dispatch.pending--;
       } else {
         dependency.onDone(() => this.#dependencyDone(dispatch, index, dependency));
@@ -737,17 +755,35 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     return true;
   }
 
+  /**
+   * Critical path: `dependencies` now have a chain of at least `height` jobs waiting on them. Each
+   * of this pool's that has not begun is raised to it (and re-ordered if queued), and so, one
+   * longer, are the dependencies it waits for in turn. Stops where a chain is long enough already.
+   */
+  #lengthenChains(dependencies: readonly JobHandle[], height: number): void {
+    const stack: [JobHandle, number][] = dependencies.map((dependency) => [dependency, height]);
+    while (stack.length > 0) {
+      const [job, least] = stack.pop()!;
+      if (ownerOf(job) !== this.#owner || (job.state !== 'queued' && job.state !== 'held') || heightOf(job) >= least || least >= 2 ** 17) continue;
+      job[rankKey] = job.id - least * heightStep;
+      if (this.#queue.has(job)) this.#queue.update(job);
+      const waitsFor = (runningJobOf(job) as Dispatch | undefined)?.dependencies;
+      if (waitsFor !== undefined) for (const next of waitsFor) stack.push([next, least + 1]);
+    }
+  }
+
   /** A dependency of a blocked job settled. */
   #dependencyDone(dispatch: Dispatch, index: number, dependency: JobHandle): void {
     if (dispatch.phase !== 'blocked') return;
     const outcome = dependency.outcome!;
-    if (outcome.status === 'rejected') {
+    const settledWillDo = (dispatch.handle.options as SubmitOptions).afterSettled === true;
+    if (outcome.status === 'rejected' && !settledWillDo) {
       this.#unblock(dispatch);
       this.#failUnstarted(dispatch, new DependencyError(dependency, outcome.reason, dependency.id));
       this.#pump();
       return;
     }
-    dispatch.results![index] = outcome.value;
+    dispatch.results![index] = settledWillDo ? outcome : (outcome as { value: unknown }).value;
     if (--dispatch.pending > 0) return;
     this.#unblock(dispatch, 'idle');
     const handle = dispatch.handle;

@@ -1,6 +1,6 @@
 /**
  * The order of waiting jobs: a binary heap, highest priority first and, on equal priority, the
- * smaller id (earlier submission) first. Every operation is O(log n); nothing here shifts or
+ * smaller rank (the id: earlier submission) first. Every operation is O(log n); nothing here shifts or
  * splices an array, so a queue of a million jobs costs what a queue of ten does, per job.
  *
  * The keys live beside the entries in typed arrays, so sifting compares numbers in contiguous
@@ -15,16 +15,21 @@
 /** Where an entry sits in its heap: -1 when it is in none. Kept on the entry so removal is O(log n). */
 export const heapIndex: unique symbol = Symbol('lazypool.heapIndex');
 
+/**
+ * Ties on priority go to the smaller rank: a job's id (its submission order), unless the pool
+ * orders by critical path, which lowers the rank of a job with a chain of waiting dependants.
+ */
+export const rankKey: unique symbol = Symbol('lazypool.rank');
+
 /** What the queue needs from an entry. */
 export interface QueueEntry {
   readonly priority: number;
-  /** Submission order: ties on priority go to the smaller id. */
-  readonly id: number;
+  [rankKey]: number;
   [heapIndex]: number;
 }
 
 /** Stands where a removed entry stood until the heap sifts it out or is rebuilt. */
-const tombstone: QueueEntry = { priority: 0, id: 0, [heapIndex]: -1 };
+const tombstone: QueueEntry = { priority: 0, [rankKey]: 0, [heapIndex]: -1 };
 
 export class JobQueue<T extends QueueEntry> {
   #entries: T[] = [];
@@ -48,7 +53,7 @@ export class JobQueue<T extends QueueEntry> {
   push(entry: T): void {
     if (this.#size === this.#priorities.length) this.#grow();
     const index = this.#size++;
-    this.#siftUp(index, entry, entry.priority, entry.id);
+    this.#siftUp(index, entry, entry.priority, entry[rankKey]);
   }
 
   /** The next entry to run, without taking it out. */
@@ -77,11 +82,11 @@ export class JobQueue<T extends QueueEntry> {
     return true;
   }
 
-  /** Re-orders `entry` after its priority changed. */
+  /** Re-orders `entry` after its priority (or rank) changed. */
   update(entry: T): void {
     if (!this.has(entry)) return;
     const index = entry[heapIndex];
-    this.#place(index, entry, entry.priority, entry.id);
+    this.#place(index, entry, entry.priority, entry[rankKey]);
   }
 
   /** Empties the queue and returns what it held, in no particular order. */

@@ -37,4 +37,10 @@ export interface SubmitOptions<Progress = unknown> {
    * dependencies still waiting, and `promote()` promotes them too. @default none
    */
   after?: readonly PromiseLike<unknown>[];
+  /**
+   * With `after`: the job waits until every dependency has settled, however, and runs anyway (as
+   * `Promise.allSettled`); an input function is called with their outcomes
+   * (`{ status, value }` or `{ status, reason }`), not their results. @default false
+   */
+  afterSettled?: boolean;
 }

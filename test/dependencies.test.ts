@@ -127,3 +127,103 @@ test('after must be an array', (t) => {
   const { pool } = manualPool();
   t.throws(() => pool.submit(1, { after: 'x' as never }), { instanceOf: TypeError, message: /after must be an array/ });
 });
+
+test('afterSettled: the job runs once every dependency has settled, however, and its input function gets their outcomes', async (t) => {
+  const { pool, began, fail, finish } = manualPool(4);
+  const good = pool.submit('good');
+  const bad = pool.submit('bad');
+  const cancelled = pool.submit('cancelled', { hold: true });
+  const report = pool.submit((...outcomes: { status: string }[]) => `report(${outcomes.map((outcome) => outcome.status).join(',')})`, {
+    after: [good, bad, cancelled],
+    afterSettled: true,
+  });
+  cancelled.cancel();
+  await finish('good', 1);
+  t.is(report.state, 'queued');
+  await fail('bad', new Error('no'));
+  await finish('report(fulfilled,rejected,rejected)', 'done');
+  t.is(await report, 'done');
+  t.false(began.includes('cancelled'));
+  // A dependency failed before submit does not reject it either.
+  const late = pool.submit((outcome: { status: string; reason: Error }) => `late(${outcome.reason.message})`, { after: [bad], afterSettled: true });
+  await finish('late(no)', 'ok');
+  t.is(await late, 'ok');
+  t.throws(() => pool.submit(1, { after: [good], afterSettled: 'yes' as unknown as boolean }), { instanceOf: TypeError, message: /afterSettled/ });
+  await pool.close();
+});
+
+test('criticalPath: among ready jobs of equal priority, the one with the longest chain of waiting dependants goes first', async (t) => {
+  for (const criticalPath of [true, false]) {
+    const began: string[] = [];
+    const gates = new Map<string, () => void>();
+    const pool = new Pool({
+      concurrency: 1,
+      criticalPath,
+      run: (input: string) => {
+        began.push(input);
+        return new Promise<string>((resolve) => gates.set(input, () => resolve(input)));
+      },
+    });
+    const blocker = pool.submit('blocker');
+    while (!gates.has('blocker')) await new Promise((resolve) => setImmediate(resolve));
+    // Ready while the blocker runs: a lone leaf, then the root of a chain of three, then another leaf.
+    const leaf = pool.submit('leaf');
+    const root = pool.submit('root');
+    const other = pool.submit('other', { hold: true });
+    const middle = pool.submit('middle', { after: [root] });
+    pool.submit('top', { after: [middle] });
+    other.start();
+    gates.get('blocker')!();
+    while (began.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    t.is(began[1], criticalPath ? 'root' : 'leaf', `criticalPath: ${criticalPath}`);
+    // Equal chains keep submission order: leaf before other.
+    for (let index = 1; index < 6; index++) {
+      while (began.length <= index) await new Promise((resolve) => setImmediate(resolve));
+      gates.get(began[index]!)!();
+    }
+    // middle, ready once root is done, still has a chain (top) and goes before the leaves; top, with
+    // none, takes its place in submission order.
+    if (criticalPath) t.deepEqual(began, ['blocker', 'root', 'middle', 'leaf', 'other', 'top']);
+    else t.deepEqual(began, ['blocker', 'leaf', 'root', 'other', 'middle', 'top']);
+    t.is(await leaf, 'leaf');
+    await pool.close();
+  }
+});
+
+test('criticalPath: a chain lengthens transitively, and priority still comes first', async (t) => {
+  const began: string[] = [];
+  const gates = new Map<string, () => void>();
+  const pool = new Pool({
+    concurrency: 1,
+    criticalPath: true,
+    run: (input: string) => {
+      began.push(input);
+      return new Promise<string>((resolve) => gates.set(input, () => resolve(input)));
+    },
+  });
+  const blocker = pool.submit('blocker');
+  while (!gates.has('blocker')) await new Promise((resolve) => setImmediate(resolve));
+  const a = pool.submit('a'); // chain: a <- b (height 1)
+  pool.submit('b', { after: [a] });
+  const c = pool.submit('c'); // chain: c <- d <- e <- f (height 3), built bottom-up after a's
+  const d = pool.submit('d', { after: [c] });
+  const e = pool.submit('e', { after: [d] });
+  pool.submit('f', { after: [e] });
+  const urgent = pool.submit('urgent', { priority: 1 });
+  gates.get('blocker')!();
+  while (began.length < 3) {
+    await new Promise((resolve) => setImmediate(resolve));
+    const last = began.at(-1)!;
+    if (began.length < 3 && gates.has(last)) gates.get(last)!();
+  }
+  t.deepEqual(began.slice(0, 3), ['blocker', 'urgent', 'c']);
+  for (const gate of gates.values()) gate();
+  pool.concurrency = Infinity;
+  while (began.length < 8) {
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const gate of gates.values()) gate();
+  }
+  t.is(await urgent, 'urgent');
+  t.throws(() => new Pool({ run: () => 1, concurrency: 1, criticalPath: 1 as unknown as boolean }), { instanceOf: TypeError, message: /criticalPath/ });
+  await pool.close();
+});

@@ -1,14 +1,17 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { heapIndex, JobQueue, type QueueEntry } from '../src/queue.js';
+import { heapIndex, JobQueue, rankKey, type QueueEntry } from '../src/queue.js';
 import { ciSeed } from './helpers.js';
 
 class Entry implements QueueEntry {
   [heapIndex] = -1;
+  [rankKey]: number;
   constructor(
     readonly id: number,
     public priority: number,
-  ) {}
+  ) {
+    this[rankKey] = id;
+  }
 }
 
 /** The reference order: higher priority first, then smaller id. */

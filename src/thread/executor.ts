@@ -149,7 +149,7 @@ export class ThreadExecutor implements Executor {
   #keepAlive: NodeJS.Timeout | undefined;
 
   constructor(options: PoolOptions) {
-    const { filename, name, concurrency, Handle, abortGrace, run, executor, concurrentTasksPerWorker, ...piscinaOptions } = options;
+    const { filename, name, concurrency, Handle, abortGrace, run, executor, concurrentTasksPerWorker, criticalPath, ...piscinaOptions } = options;
     this.#filename = modulePath(filename!);
     this.#name = name ?? 'default';
     this.#abortGrace = abortGrace ?? defaults.abortGrace;
