@@ -3,6 +3,7 @@
 // main thread spinning when a job that cannot be sent came in the turn a thread died.
 import test from 'ava';
 import { move, Pool } from '../src/index.js';
+import { jobsPool } from './helpers.js';
 
 /** Runs rounds of tiny jobs so that the export reads brief and its jobs travel several to a task. */
 async function warmUp(pool: Pool, runs: Int32Array): Promise<void> {
@@ -77,4 +78,19 @@ test('a job that cannot be sent, submitted in the turn a thread died, rejects wi
   // The event loop is alive: a timer fires.
   await new Promise((resolve) => setTimeout(resolve, 1));
   await pool.close();
+});
+
+test('jobs running never outnumber the concurrency, even when a result too large for shared memory is still on its way as the next job begins', async (t) => {
+  for (const concurrency of [undefined, 2]) {
+    const pool = jobsPool({ maxThreads: 2, minThreads: 2, ...(concurrency === undefined ? {} : { concurrency }) });
+    let most = 0;
+    // At each start, and in every handle's onStart callback (run as the pool learns of the start).
+    pool.on('start', () => (most = Math.max(most, pool.stats.running)));
+    const big = 'x'.repeat(2048);
+    const handles = Array.from({ length: 300 }, (_, index) => pool.submit(`${index}:${big}`).onStart(() => (most = Math.max(most, pool.stats.running))));
+    const results = await Promise.all(handles);
+    t.true(results.every((result, index) => result === `${index}:${big}`));
+    t.true(most <= 2, `concurrency ${concurrency ?? 'default'}: ${most} jobs running at once`);
+    await pool.close();
+  }
 });

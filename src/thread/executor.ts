@@ -77,6 +77,8 @@ class Post {
   /** Set while a finished job waits for its progress channel to catch up. */
   whenFlushed: (() => void) | undefined = undefined;
   flushed = false;
+  /** Begun, but reported only once the job before it on its thread has stopped (see #begun). */
+  startsAfter: Post | undefined = undefined;
 
   constructor(job: ExecutorJob, slot: number, block: Int32Array) {
     this.job = job;
@@ -134,6 +136,8 @@ export class ThreadExecutor implements Executor {
   #posted = 0;
   /** The last post seen begun on each thread (by thread id). */
   readonly #lastOnThread = new Map<number, Post>();
+  /** A begun post whose start waits for the one before it on its thread to stop, by that one. */
+  readonly #startNext = new Map<Post, Post>();
   /** Threads whose entry module has loaded (by thread id). */
   readonly #readyThreads = new Set<number>();
   /** A thread went before its entry module loaded. */
@@ -328,6 +332,8 @@ export class ThreadExecutor implements Executor {
       }
       this.#begun(post);
     }
+    // It began: the pool must know before this returns, even if the job before it has not stopped.
+    this.#releaseStart(post);
     return false;
   }
 
@@ -517,10 +523,33 @@ export class ThreadExecutor implements Executor {
       const before = this.#lastOnThread.get(threadId);
       this.#lastOnThread.set(threadId, post);
       if (before !== undefined) this.#harvest(before);
+      this.#unbegun[Math.floor(post.slot / slotsPerBlock)]!--;
+      // The job before it has ended, but its result is still on its way (a reply not yet read):
+      // this one is reported begun once that one stopped, so that the jobs running never
+      // outnumber the places to run them.
+      if (before !== undefined && before.state === 'begun') {
+        post.startsAfter = before;
+        this.#startNext.set(before, post);
+        return;
+      }
+    } else {
+      this.#unbegun[Math.floor(post.slot / slotsPerBlock)]!--;
     }
-    this.#unbegun[Math.floor(post.slot / slotsPerBlock)]!--;
+    this.#reportStart(post);
+  }
+
+  #reportStart(post: Post): void {
     const at = timesOf(post.block)[post.slot % slotsPerBlock]!;
     this.#source!.started(post.job, at > 0 ? at : performance.now());
+  }
+
+  /** A start held back for the post before it is reported now (that one stopped, or the pool asks). */
+  #releaseStart(post: Post): void {
+    const before = post.startsAfter;
+    if (before === undefined) return;
+    post.startsAfter = undefined;
+    this.#startNext.delete(before);
+    this.#reportStart(post);
   }
 
   /** A batch's job whose result is stored: it ends now, without waiting for its batch. */
@@ -688,10 +717,14 @@ export class ThreadExecutor implements Executor {
 
   #stopped(post: Post, failed: boolean, value: unknown): void {
     if (post.state === 'finished') return;
+    // Its start was held back for the job before it, which has not stopped yet: it began all the same.
+    this.#releaseStart(post);
     this.#forget(post, 'finished');
     post.graceTimer?.clear();
     this.#releaseSlot(post);
     this.#source!.stopped(post.job, failed, value);
+    const next = this.#startNext.get(post);
+    if (next !== undefined) this.#releaseStart(next);
   }
 
   /** The post no longer stands for its job. */
