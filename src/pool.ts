@@ -137,6 +137,11 @@ function inherit(dependencies: readonly JobHandle[], priority: number): void {
   }
 }
 
+/** Its input is a function not yet called: it needs a building slot to go. */
+function needsBuilding(handle: JobHandle): boolean {
+  return typeof handle.input === 'function' && (runningJobOf(handle) as Dispatch | undefined)?.built !== true;
+}
+
 /** `a` goes before `b`: higher priority, then rank (submission order, or critical path first). */
 function before(a: JobHandle, b: JobHandle): boolean {
   return a.priority > b.priority || (a.priority === b.priority && a[rankKey] < b[rankKey]);
@@ -174,6 +179,12 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   readonly #Handle: HandleClass;
   /** Queued jobs in the pool's hands, in the order they go. */
   readonly #queue = new JobQueue<JobHandle>();
+  /**
+   * Queued jobs whose input function waits for a building slot (all taken, by functions that may
+   * never settle): parked here, in order, so that the jobs behind them that need no building go
+   * on. One comes back ahead of the queue's head whenever it goes first and a slot is free.
+   */
+  readonly #parked = new JobQueue<JobHandle>();
   /** The `criticalPath` option: see heightStep. */
   readonly #criticalPath: boolean;
   /** Promoted jobs not yet taken, first promoted first; entries no longer `urgent` are skipped. */
@@ -255,7 +266,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       this.#queue.push(handle);
     } else {
       assignPriority(handle, priority);
-      if (this.#queue.has(handle)) this.#queue.update(handle);
+      this.#queue.update(handle);
+      this.#parked.update(handle);
     }
     if (handle.state === 'queued') this.#preempt(handle);
     this.#pump();
@@ -266,10 +278,10 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   readonly #source: JobSource = {
     take: (promotedOnly) => this.#take(promotedOnly === true),
     nextName: () => {
-      const next = this.#nextUrgent()?.handle ?? (this.#mayHandOver() ? this.#queue.peek() : undefined);
+      const next = this.#nextUrgent()?.handle ?? (this.#mayHandOver() ? this.#peekNext() : undefined);
       return next === undefined ? null : (next.options as SubmitOptions).name;
     },
-    waiting: () => this.#queue.size + this.#urgent.length - this.#urgentHead,
+    waiting: () => this.#queue.size + this.#parked.size + this.#urgent.length - this.#urgentHead,
     started: (job, at) => this.#started(job as Dispatch, at),
     stopped: (job, failed, value) => this.#stopped(job as Dispatch, failed, value),
     returned: (job) => this.#returned(job as Dispatch),
@@ -418,15 +430,14 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         dispatch.urgent = false;
       } else {
         if (promotedOnly || !this.#mayHandOver()) return undefined;
-        const handle = this.#queue.peek();
+        const handle = this.#peekNext();
         if (handle === undefined) return undefined;
         dispatch = runningJobOf(handle) as Dispatch | undefined;
         if (dispatch === undefined) {
           dispatch = new Dispatch(handle, handle.options as SubmitOptions);
           setRunningJob(handle, dispatch);
         }
-        if (!dispatch.built && typeof handle.input === 'function' && this.#building.size >= this.#limitForBuilding()) return undefined;
-        this.#queue.pop();
+        if (!this.#parked.remove(handle)) this.#queue.pop();
       }
       if (!dispatch.built && !this.#build(dispatch)) continue;
       // Its input function cancelled, held or promoted it: it is no longer this call's to hand over.
@@ -437,6 +448,22 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       // set from unknown, it would name this job though another handed one goes after it.
       if (!dispatch.promoted && (this.#handed.size === 1 || (this.#lastHanded !== undefined && before(this.#lastHanded.handle, dispatch.handle)))) this.#lastHanded = dispatch;
       return dispatch;
+    }
+  }
+
+  /**
+   * The next job to hand over, of the queue and the parked: a job whose input function would need
+   * a building slot while none is free is parked on the way (see #parked).
+   */
+  #peekNext(): JobHandle | undefined {
+    const room = this.#building.size < this.#limitForBuilding();
+    for (;;) {
+      const head = this.#queue.peek();
+      const parked = room ? this.#parked.peek() : undefined;
+      if (parked !== undefined && (head === undefined || before(parked, head))) return parked;
+      if (head === undefined || room || !needsBuilding(head)) return head;
+      this.#queue.pop();
+      this.#parked.push(head);
     }
   }
 
@@ -631,7 +658,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   #withdraw(handle: JobHandle, cancelling = false): boolean {
     const dispatch = runningJobOf(handle) as Dispatch | undefined;
     if (dispatch === undefined) {
-      this.#queue.remove(handle);
+      if (!this.#queue.remove(handle)) this.#parked.remove(handle);
       return true;
     }
     switch (dispatch.phase) {
@@ -639,7 +666,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         return this.#takeBack(dispatch, cancelling);
       case 'idle':
         if (dispatch.urgent) dispatch.urgent = false;
-        else this.#queue.remove(handle);
+        else if (!this.#queue.remove(handle)) this.#parked.remove(handle);
         return true;
       default:
         // building: it stays building; what it builds is kept for when the job goes on.
@@ -766,7 +793,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       const [job, least] = stack.pop()!;
       if (ownerOf(job) !== this.#owner || (job.state !== 'queued' && job.state !== 'held') || heightOf(job) >= least || least >= 2 ** 17) continue;
       job[rankKey] = job.id - least * heightStep;
-      if (this.#queue.has(job)) this.#queue.update(job);
+      this.#queue.update(job);
+      this.#parked.update(job);
       const waitsFor = (runningJobOf(job) as Dispatch | undefined)?.dependencies;
       if (waitsFor !== undefined) for (const next of waitsFor) stack.push([next, least + 1]);
     }
@@ -942,7 +970,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         const dispatch = this.#urgent[index]!;
         if (dispatch.urgent) this.#cancel(dispatch.handle, 'cancelled', reason);
       }
-      for (const handle of this.#queue.drain()) {
+      for (const handle of [...this.#queue.drain(), ...this.#parked.drain()]) {
         // drain() emptied the queue already: settle each as #cancel would.
         this.#queued--;
         this.#cancelled++;

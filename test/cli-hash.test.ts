@@ -214,6 +214,7 @@ test('a usage mistake prints what is wrong and a one-line usage hint on stderr, 
   await put(join(cwd, 'a'), 'a');
   const hashHint = "Usage: lazypool hash [options] <file or directory>...\nRun 'lazypool help hash' for the options.\n";
   const commandHint = "Usage: lazypool <command> [options]\nRun 'lazypool help' for the options.\n";
+  const workerHint = "Usage: lazypool worker --redis <url> --queue <name> [options] <worker module>\nRun 'lazypool help worker' for the options.\n";
   const cases: [string[], string][] = [
     [['hash', '--no-such-flag', 'a'], `lazypool hash: unknown option '--no-such-flag'\n${hashHint}`],
     [['hash', '-x', 'a'], `lazypool hash: unknown option '-x'\n${hashHint}`],
@@ -228,7 +229,13 @@ test('a usage mistake prints what is wrong and a one-line usage hint on stderr, 
     [['frobnicate'], `lazypool: unknown command 'frobnicate'\n${commandHint}`],
     [['--frobnicate'], `lazypool: unknown option '--frobnicate'\n${commandHint}`],
     [[], `lazypool: no command given\n${commandHint}`],
-    [['help', 'frobnicate'], `lazypool help: no help for 'frobnicate'; the commands are: hash, help\n${commandHint}`],
+    [['help', 'frobnicate'], `lazypool help: no help for 'frobnicate'; the commands are: hash, worker, help\n${commandHint}`],
+    [['worker', '--queue', 'q', 'w.js'], `lazypool worker: --redis <url> is required\n${workerHint}`],
+    [['worker', '--redis', 'http://user:secret@host', '--queue', 'q', 'w.js'], `lazypool worker: --redis: the URL must start with redis:// or rediss://, not http://\n${workerHint}`],
+    [['worker', '--redis', 'redis://:secret@host:1', 'w.js'], `lazypool worker: --queue <name> is required\n${workerHint}`],
+    [['worker', '--redis', 'redis://:secret@host:1', '--queue', 'q'], `lazypool worker: no worker module given\n${workerHint}`],
+    [['worker', '--redis', 'redis://:secret@host:1', '--queue', 'q', '--threads', '0', 'w.js'], `lazypool worker: --threads must be a whole number of at least 1, not '0'\n${workerHint}`],
+    [['worker', '--redis', 'redis://:secret@host:1', '--queue', 'q', '--frobnicate', 'w.js'], `lazypool worker: Unknown option '--frobnicate'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "--frobnicate"\n${workerHint}`],
   ];
   for (const [args, message] of cases) {
     const result = await lazypool(args, cwd);

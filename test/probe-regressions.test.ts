@@ -94,3 +94,27 @@ test('jobs running never outnumber the concurrency, even when a result too large
     await pool.close();
   }
 });
+
+test('input functions that never settle hold their building slots, not the queue: jobs behind them that need no building run, in order', async (t) => {
+  const began: unknown[] = [];
+  const pool = new Pool({ concurrency: 2, run: (input: unknown) => began.push(input) });
+  const never = () => new Promise<never>(() => {});
+  const hung = [pool.submit(never), pool.submit(never)];
+  const waitingToBuild = pool.submit(() => 'built');
+  const plain = [pool.submit('a'), pool.submit('b', { priority: -1 }), pool.submit('c')];
+  t.deepEqual(await Promise.all(plain), [1, 3, 2].map((n) => n), 'they ran, in priority order');
+  t.deepEqual(began, ['a', 'c', 'b']);
+  t.is(waitingToBuild.state, 'queued', 'both building slots are taken: it waits for one');
+  // A parked job is still reachable: reprioritised, held, started, cancelled.
+  t.true(waitingToBuild.setPriority(5));
+  waitingToBuild.hold();
+  t.is(waitingToBuild.state, 'held');
+  waitingToBuild.start();
+  t.is(pool.stats.queued, 3);
+  // Cancelling a hung build frees its slot: the parked job is built and runs.
+  hung[0]!.cancel();
+  t.is(await waitingToBuild, 4);
+  t.deepEqual(began, ['a', 'c', 'b', 'built']);
+  hung[1]!.cancel();
+  await pool.close();
+});
