@@ -5,17 +5,18 @@
  * workers have room for it: at most their free capacity plus `margin` jobs wait in Redis.
  *
  * How a job travels (wire.ts says what each message holds):
- * - `take()` gives a job; it is added to Redis with the next batch (one `addBulk` per turn). Until
- *   that batch goes, the pool can still take it back; once added, a job is out of reach of a
- *   synchronous take-back: asked back, it counts as begun (a job in Redis begins within a round trip
- *   anyway, the workers having room for it).
- * - The worker reports `{ s: 1 }` as progress when a thread begins it (the job is `running` from
- *   then), then the job's own progress in order, then its return value: `QueueEvents` carries all
- *   of them, in order.
- * - `stop()` removes a job still waiting in Redis, else publishes its id on the queue's cancel
- *   channel: the worker cancels it (`cancelled()`, `signal()`), and ends its thread after its own
- *   `abortGrace`. This side gives up after `abortGrace` (default 2,000 ms: the worker's 1,000 plus
- *   transit) and frees the slot.
+ * - `take()` gives a job; it is added to Redis with the next batch (one `addBulk` per turn).
+ * - **This process decides every begin.** A worker that takes a job from Redis asks this process
+ *   (pub/sub: the job id on this process's ask channel) before it begins it, and begins it only on
+ *   a yes. The answer is given synchronously here, in turn with `takeBack()`: exactly one of them
+ *   wins, as a thread's claim word does for threads. So a job added to Redis is still reachable:
+ *   taken back (priority, hold, promote, a free cancel), it is a ghost in Redis, removed if still
+ *   waiting, refused if a worker asks for it, and never runs. A yes makes the job `running`.
+ * - Its progress, then its return value, arrive in order through `QueueEvents`.
+ * - `stop()` publishes the job's id on the queue's cancel channel: its worker cancels it
+ *   (`cancelled()`, `signal()`), and ends its thread after its own `abortGrace`. This side gives up
+ *   after `abortGrace` (default 2,000 ms: the worker's 1,000 plus transit) and frees the slot.
+ * - A worker that waits in vain for an answer (this process is gone) drops the job unrun.
  * - Every `checkInterval` ms, the jobs in Redis not heard from lately are looked up, so a missed
  *   event (a reconnection, a trimmed event stream) or a job Redis lost (restarted without
  *   persistence) never leaves a handle waiting: a lost job that had not begun goes again; one that
@@ -30,7 +31,7 @@ import type { Redis as RedisType } from 'ioredis';
 import { CancelledError } from '../errors.js';
 import type { Executor, ExecutorJob, JobSource } from '../executor.js';
 import { Timer } from '../timer.js';
-import { decode, decodeError, defaultMaxInputBytes, encode, isMovable, jobName, keys, type JobData, type Report, wireVersion } from './wire.js';
+import { decode, decodeError, defaultMaxInputBytes, encode, isMovable, jobName, keys, type JobData, wireVersion } from './wire.js';
 import { loadBullmq, sideClient } from './load.js';
 
 export interface BullmqExecutorOptions {
@@ -54,12 +55,13 @@ export interface BullmqExecutorOptions {
   maxInputBytes?: number;
 }
 
-/** A job handed to this executor. */
+/** A job handed to this executor, and added (or about to be) to Redis under `id`. */
 class Remote {
   readonly job: ExecutorJob;
   readonly id: string;
-  /** In the batch not yet added: the pool can still take it back. */
+  /** In the batch not yet added. */
   pending = true;
+  /** A worker asked, and was told yes: the job is `running`. */
   begun = false;
   /** Asked to stop; the timer that gives it up. */
   graceTimer: Timer | undefined;
@@ -78,9 +80,13 @@ class Remote {
 export class BullmqExecutor implements Executor {
   readonly threads = 0;
   readonly #options: Checked;
-  /** This process's mark on its job ids: `<mark>.<job id>`. */
+  /** This process's mark on its job ids, `<mark>.<n>`, and the name of its ask channel. */
   readonly #mark = randomUUID();
+  #sent = 0;
   readonly #remotes = new Map<string, Remote>();
+  readonly #remoteOf = new Map<ExecutorJob, Remote>();
+  /** Jobs taken back after they were added to Redis: never to run. Id → when (performance.now()). */
+  readonly #ghosts = new Map<string, number>();
   #batch: Remote[] = [];
   #source: JobSource | undefined;
   #registered = 0;
@@ -90,6 +96,7 @@ export class BullmqExecutor implements Executor {
   #queue: QueueType | undefined;
   #events: QueueEventsType | undefined;
   #side: RedisType | undefined;
+  #subscriber: RedisType | undefined;
   #ready = false;
   #closed = false;
   #failure: Error | undefined;
@@ -110,6 +117,10 @@ export class BullmqExecutor implements Executor {
   /** Where the jobs go, for messages: never the password. */
   get #where(): string {
     return `queue '${this.#options.queue}'`;
+  }
+
+  get #keys(): ReturnType<typeof keys> {
+    return keys(this.#options.prefix, this.#options.queue);
   }
 
   attach(source: JobSource): void {
@@ -138,7 +149,7 @@ export class BullmqExecutor implements Executor {
     const { connection, queue, prefix } = this.#options;
     this.#queue = new Queue(queue, { connection, prefix });
     this.#events = new QueueEvents(queue, { connection, prefix });
-    this.#events.on('progress', ({ jobId, data }) => this.#onReport(jobId, data as unknown));
+    this.#events.on('progress', ({ jobId, data }) => this.#onProgress(jobId, data as unknown));
     this.#events.on('completed', ({ jobId, returnvalue }) => this.#onReply(jobId, returnvalue as unknown));
     this.#events.on('failed', ({ jobId, failedReason }) => this.#onFailed(jobId, failedReason));
     // Connection trouble is reported by the look at jobs (#check); BullMQ retries meanwhile.
@@ -146,9 +157,12 @@ export class BullmqExecutor implements Executor {
     this.#queue.on('error', () => {});
     this.#side = await sideClient(connection);
     this.#side.on('error', () => {});
-    await Promise.all([this.#events.waitUntilReady(), this.#queue.waitUntilReady()]);
+    this.#subscriber = this.#side.duplicate();
+    this.#subscriber.on('error', () => {});
+    this.#subscriber.on('message', (_channel: string, message: string) => this.#onAsk(message));
+    await this.#subscriber.subscribe(this.#keys.ask(this.#mark));
     // Events are read from now on: no job is added before, so none is missed.
-    await this.#events.waitUntilReady();
+    await Promise.all([this.#events.waitUntilReady(), this.#queue.waitUntilReady()]);
     await this.#readCapacity();
     if (this.#closed || this.#ready) return;
     this.#ready = true;
@@ -160,8 +174,7 @@ export class BullmqExecutor implements Executor {
     if (!this.#ready || this.#closed) return;
     const source = this.#source!;
     for (;;) {
-      const room = this.#room();
-      const job = source.take(room <= 0);
+      const job = source.take(this.#room() <= 0);
       if (job === undefined) break;
       this.#hand(job);
     }
@@ -171,8 +184,9 @@ export class BullmqExecutor implements Executor {
   #room(): number {
     if (this.#failure !== undefined) return Infinity;
     const capacity = this.capacity;
+    if (capacity === 0) return 0;
     const margin = this.#options.margin ?? Math.max(1, capacity);
-    return Math.max(0, capacity - this.#begun) + (capacity > 0 ? margin : 0) - this.#unbegun;
+    return Math.max(0, capacity - this.#begun) + margin - this.#unbegun - this.#ghosts.size;
   }
 
   #hand(job: ExecutorJob): void {
@@ -186,9 +200,10 @@ export class BullmqExecutor implements Executor {
       source.stopped(job, true, refusal);
       return;
     }
-    const remote = new Remote(job, `${this.#mark}.${job.id}`);
+    const remote = new Remote(job, `${this.#mark}.${++this.#sent}`);
     remote.data = { lazypool: wireVersion, input: refusal };
     this.#remotes.set(remote.id, remote);
+    this.#remoteOf.set(job, remote);
     this.#unbegun++;
     if (this.#batch.length === 0) setImmediate(this.#flush);
     this.#batch.push(remote);
@@ -196,58 +211,76 @@ export class BullmqExecutor implements Executor {
 
   /** Adds the turn's jobs to Redis, in one round trip; the promoted ones at the head of the line. */
   readonly #flush = (): void => {
-    const batch = this.#batch.filter((remote) => remote.pending && this.#remotes.get(remote.id) === remote);
+    const batch = this.#batch.filter((remote) => this.#remotes.get(remote.id) === remote);
     this.#batch = [];
     if (batch.length === 0 || this.#closed) return;
-    for (const remote of batch) remote.pending = false;
     const now = performance.now();
     const jobs = batch.map((remote) => {
+      remote.pending = false;
       remote.heard = now;
+      const data = remote.data!;
+      remote.data = undefined;
       return {
         name: jobName(remote.job.name),
-        data: remote.data!,
+        data,
         opts: {
           jobId: remote.id,
           lifo: remote.job.promoted,
-          // Kept a while after it ends, so a missed event can be made up for by a look (#check).
+          // Kept a while after it ends, so that a missed event can be made up for by a look (#check).
           removeOnComplete: { count: 1000 },
           removeOnFail: { count: 1000 },
         },
       };
     });
-    for (const remote of batch) remote.data = undefined;
     this.#queue!.addBulk(jobs).catch(() => {
       // Not added (Redis did not answer): the looks find them missing, and they go again.
     });
   };
 
-  /** A job's report: it began, or its own progress. */
-  #onReport(id: string, report: unknown): void {
+  /** A worker asks whether it may begin a job: yes only for a job of ours still handed over. */
+  #onAsk(message: string): void {
+    const space = message.indexOf(' ');
+    if (space <= 0) return;
+    const answerTo = message.slice(0, space);
+    const id = message.slice(space + 1);
     const remote = this.#remotes.get(id);
-    if (remote === undefined || typeof report !== 'object' || report === null) return;
-    remote.heard = performance.now();
-    if ((report as Report & { s?: 1 }).s === 1) {
+    let yes = false;
+    if (remote !== undefined && !remote.pending && !remote.begun && !this.#closed) {
+      remote.heard = performance.now();
       this.#begin(remote);
-    } else if (typeof (report as { p?: unknown }).p === 'string' && remote.begun && !remote.stopping) {
-      let value: unknown;
-      try {
-        value = decode((report as { p: string }).p);
-      } catch {
-        return;
-      }
-      remote.job.progress(value);
+      yes = true;
+    } else {
+      // A ghost: its worker drops it, unrun.
+      this.#ghosts.delete(id);
     }
+    void this.#side!.publish(answerTo, `${id} ${yes ? 1 : 0}`).catch(() => {});
+    if (!yes) this.wake();
   }
 
   #begin(remote: Remote): void {
-    if (remote.begun) return;
     remote.begun = true;
     this.#unbegun--;
     this.#begun++;
     this.#source!.started(remote.job, performance.now());
   }
 
+  #onProgress(id: string, report: unknown): void {
+    const remote = this.#remotes.get(id);
+    if (remote === undefined || !remote.begun || remote.stopping) return;
+    remote.heard = performance.now();
+    const text = typeof report === 'object' && report !== null ? (report as { p?: unknown }).p : undefined;
+    if (typeof text !== 'string') return;
+    let value: unknown;
+    try {
+      value = decode(text);
+    } catch {
+      return;
+    }
+    remote.job.progress(value);
+  }
+
   #onReply(id: string, reply: unknown): void {
+    if (this.#ghosts.delete(id)) return this.wake();
     const remote = this.#remotes.get(id);
     if (remote === undefined) return;
     if (typeof reply !== 'object' || reply === null) {
@@ -255,10 +288,15 @@ export class BullmqExecutor implements Executor {
       return;
     }
     const { v, e, c } = reply as { v?: unknown; e?: unknown; c?: unknown };
+    if (c === 1) {
+      // Dropped by its worker before it began: it waited in vain for a yes (this process was slow
+      // to answer, or the answer was lost), or it was cancelled first.
+      if (!remote.begun) return this.#giveBack(remote);
+      return this.#end(remote, true, remote.stopping ? new CancelledError() : new Error(`job ${remote.job.id} was dropped by its worker before it began: the go-ahead from this process came too late`));
+    }
     try {
       if (typeof v === 'string') return this.#end(remote, false, decode(v));
       if (typeof e === 'string') return this.#end(remote, true, decodeError(e));
-      if (c === 1) return this.#end(remote, true, new CancelledError());
     } catch (error) {
       return this.#end(remote, true, new Error(`job ${remote.job.id}: its reply could not be read: ${(error as Error).message}`, { cause: error }));
     }
@@ -266,56 +304,65 @@ export class BullmqExecutor implements Executor {
   }
 
   #onFailed(id: string, reason: string): void {
+    if (this.#ghosts.delete(id)) return this.wake();
     const remote = this.#remotes.get(id);
     if (remote === undefined) return;
     this.#end(remote, true, new Error(`job ${remote.job.id} could not be run by ${this.#where}: ${reason}`));
   }
 
-  /** The job is over for this side: its slot is free. */
-  #end(remote: Remote, failed: boolean, value: unknown): void {
-    if (this.#remotes.get(remote.id) !== remote) return;
+  #forget(remote: Remote): boolean {
+    if (this.#remotes.get(remote.id) !== remote) return false;
     this.#remotes.delete(remote.id);
+    if (this.#remoteOf.get(remote.job) === remote) this.#remoteOf.delete(remote.job);
     remote.graceTimer?.clear();
     if (remote.begun) this.#begun--;
     else this.#unbegun--;
+    return true;
+  }
+
+  /** The job is over for this side: its slot is free. */
+  #end(remote: Remote, failed: boolean, value: unknown): void {
+    if (!this.#forget(remote)) return;
     this.#source!.stopped(remote.job, failed, value);
     this.wake();
   }
 
+  /** It never began: it waits in the pool again. */
+  #giveBack(remote: Remote): void {
+    if (!this.#forget(remote)) return;
+    this.#source!.returned(remote.job);
+  }
+
   takeBack(job: ExecutorJob, _cancelling: boolean): boolean {
-    const remote = this.#remotes.get(`${this.#mark}.${job.id}`);
+    const remote = this.#remoteOf.get(job);
     if (remote === undefined) return true;
-    if (remote.pending) {
-      this.#remotes.delete(remote.id);
-      this.#unbegun--;
-      return true;
+    if (remote.begun) return false;
+    this.#forget(remote);
+    if (!remote.pending) {
+      // In Redis: a ghost, refused to any worker that asks; removed if still waiting.
+      this.#ghosts.set(remote.id, performance.now());
+      this.#queue!.remove(remote.id).then(
+        (removed) => {
+          if (removed === 1 && this.#ghosts.delete(remote.id)) this.wake();
+        },
+        () => {},
+      );
     }
-    // In Redis: out of reach of a synchronous answer. It counts as begun from now.
-    this.#begin(remote);
-    return false;
+    return true;
   }
 
   stop(job: ExecutorJob): void {
-    const remote = this.#remotes.get(`${this.#mark}.${job.id}`);
+    const remote = this.#remoteOf.get(job);
     if (remote === undefined || remote.stopping) return;
     remote.stopping = true;
     remote.graceTimer = new Timer(() => this.#end(remote, true, new Error(`job ${job.id} did not stop within abortGrace on ${this.#where}`)), this.#options.abortGrace);
-    const queue = this.#queue!;
-    const side = this.#side!;
-    // Still waiting in Redis: removed, it never reaches a worker. Otherwise, its worker is told.
-    void queue.remove(remote.id).then(
-      (removed) => {
-        if (removed === 1) this.#end(remote, true, new CancelledError());
-        else return side.publish(keys(this.#options.prefix, this.#options.queue).cancel, remote.id);
-      },
-      () => side.publish(keys(this.#options.prefix, this.#options.queue).cancel, remote.id),
-    ).catch(() => {});
+    void this.#side!.publish(this.#keys.cancel, remote.id).catch(() => {});
   }
 
   /** The workers' capacity, as they registered it (those whose registration has not expired). */
   async #readCapacity(): Promise<void> {
     if (this.#options.capacity !== undefined) return;
-    const members = (await this.#side!.eval(readWorkersScript, 1, keys(this.#options.prefix, this.#options.queue).workers)) as string[];
+    const members = (await this.#side!.eval(readWorkersScript, 1, this.#keys.workers)) as string[];
     let capacity = 0;
     for (const member of members) capacity += Number.parseInt(member, 10) || 0;
     if (capacity !== this.#registered) {
@@ -325,7 +372,7 @@ export class BullmqExecutor implements Executor {
     }
   }
 
-  /** A look at Redis: the workers' capacity, and the jobs in Redis not heard from lately. */
+  /** A look at Redis: the workers' capacity, and the jobs (and ghosts) in Redis not heard from lately. */
   async #check(): Promise<void> {
     if (this.#checking || this.#closed) return;
     this.#checking = true;
@@ -333,9 +380,18 @@ export class BullmqExecutor implements Executor {
       await withTimeout(this.#readCapacity(), this.#options.checkInterval * 2);
       const now = performance.now();
       const quiet = [...this.#remotes.values()].filter((remote) => !remote.pending && now - remote.heard > this.#options.checkInterval);
-      if (quiet.length > 0) {
-        const states = await withTimeout(Promise.all(quiet.map((remote) => this.#queue!.getJobState(remote.id))), this.#options.checkInterval * 2);
+      const ghosts = [...this.#ghosts].filter(([, at]) => now - at > this.#options.checkInterval).map(([id]) => id);
+      if (quiet.length > 0 || ghosts.length > 0) {
+        const queue = this.#queue!;
+        const [states, ghostStates] = await withTimeout(
+          Promise.all([Promise.all(quiet.map((remote) => queue.getJobState(remote.id))), Promise.all(ghosts.map((id) => queue.getJobState(id)))]),
+          this.#options.checkInterval * 2,
+        );
+        for (let index = 0; index < ghosts.length; index++) {
+          if (ghostStates[index] === 'completed' || ghostStates[index] === 'failed' || ghostStates[index] === 'unknown') this.#ghosts.delete(ghosts[index]!);
+        }
         for (let index = 0; index < quiet.length; index++) await this.#lookedUp(quiet[index]!, states[index]!);
+        this.wake();
       }
       this.#silentSince = undefined;
     } catch {
@@ -344,7 +400,7 @@ export class BullmqExecutor implements Executor {
         const silent = Math.round(performance.now() - this.#silentSince);
         for (const remote of [...this.#remotes.values()]) {
           if (remote.pending) continue;
-          this.#end(remote, true, new Error(`job ${remote.job.id} given up: Redis has not answered for ${silent} ms (${this.#where})`));
+          if (remote.begun) this.#end(remote, true, new Error(`job ${remote.job.id} given up: Redis has not answered for ${silent} ms (${this.#where})`));
         }
       }
     } finally {
@@ -358,12 +414,8 @@ export class BullmqExecutor implements Executor {
       const job = (await this.#queue!.getJob(remote.id)) as Job | undefined;
       if (this.#remotes.get(remote.id) !== remote) return;
       if (job === undefined) return this.#lost(remote);
-      if (state === 'completed') {
-        if (!remote.begun && !isCancelReply(job.returnvalue)) this.#begin(remote);
-        this.#onReply(remote.id, job.returnvalue);
-      } else {
-        this.#onFailed(remote.id, job.failedReason);
-      }
+      if (state === 'completed') this.#onReply(remote.id, job.returnvalue);
+      else this.#onFailed(remote.id, job.failedReason);
       return;
     }
     if (state === 'unknown') return this.#lost(remote);
@@ -377,11 +429,7 @@ export class BullmqExecutor implements Executor {
       return;
     }
     // Never begun: it goes again, from the pool.
-    this.#remotes.delete(remote.id);
-    remote.graceTimer?.clear();
-    this.#unbegun--;
-    if (remote.stopping) this.#source!.stopped(remote.job, true, new CancelledError());
-    else this.#source!.returned(remote.job);
+    this.#giveBack(remote);
   }
 
   async close(): Promise<void> {
@@ -389,12 +437,18 @@ export class BullmqExecutor implements Executor {
     clearInterval(this.#checkTimer);
     // Still opening (a Redis that does not answer): not waited for more than a second.
     await withTimeout(this.#opening!, 1000).catch(() => {});
-    const closing = [this.#queue?.close(), this.#events?.close()];
-    const side = this.#side;
+    // Ghosts still waiting in Redis are removed: no worker waits for an answer about them.
+    const queue = this.#queue;
+    if (queue !== undefined && this.#ghosts.size > 0) {
+      await withTimeout(Promise.all([...this.#ghosts.keys()].map((id) => queue.remove(id))), 1000).catch(() => {});
+    }
+    const closing = [queue?.close(), this.#events?.close()];
     // Closed within a second, answering or not: a dead Redis must not hold close() up.
     await withTimeout(Promise.allSettled(closing), 1000).catch(() => {});
-    if (side !== undefined) await withTimeout(side.quit(), 1000).catch(() => side.disconnect());
-    await Promise.allSettled([this.#queue?.disconnect(), this.#events?.disconnect()]);
+    for (const client of [this.#subscriber, this.#side]) {
+      if (client !== undefined) await withTimeout(client.quit(), 1000).catch(() => client.disconnect());
+    }
+    await Promise.allSettled([queue?.disconnect(), this.#events?.disconnect()]);
   }
 }
 
@@ -405,10 +459,6 @@ local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
 return redis.call('ZRANGE', KEYS[1], 0, -1)
 `;
-
-function isCancelReply(reply: unknown): boolean {
-  return typeof reply === 'object' && reply !== null && (reply as { c?: unknown }).c === 1;
-}
 
 /** The input, encoded; or why it cannot travel. */
 function refuse(job: ExecutorJob, maxInputBytes: number): string | Error {

@@ -10,6 +10,9 @@
  *   module's own exports and runs it only if it is a function. Its data is checked (wire.ts
  *   `readJob`): malformed or oversized data fails that job in BullMQ, saying why, and the worker goes
  *   on.
+ * - Before it begins a job, the worker asks the submitting process (named by the job id) whether it
+ *   may: that process decides, in turn with its own take-backs (bullmq/executor.ts). No answer
+ *   within `askTimeout` (the process is gone): the job is dropped unrun.
  * - Cancelling: ids published on the queue's cancel channel cancel the local handle (the job sees
  *   `cancelled()` and `signal()`; the local pool ends its thread after `abortGrace`). An id heard
  *   before its job arrives is kept a while, so the job is not begun at all.
@@ -27,7 +30,7 @@ import { Pool } from '../pool.js';
 import type { JobHandle } from '../handle.js';
 import type { PoolOptions } from '../options.js';
 import { loadBullmq, sideClient } from './load.js';
-import { defaultMaxInputBytes, encode, encodeError, keys, readJob, type Reply, type Report } from './wire.js';
+import { defaultMaxInputBytes, encode, encodeError, keys, markOf, readJob, type Reply, type Report } from './wire.js';
 
 export interface ServeOptions extends Omit<PoolOptions, 'executor' | 'run' | 'filename'> {
   /** BullMQ's own `connection`: `{ host, port }`, `{ url }`, other ioredis options, or a client. */
@@ -45,6 +48,8 @@ export interface ServeOptions extends Omit<PoolOptions, 'executor' | 'run' | 'fi
   registerEvery?: number;
   /** ms after which a registration not refreshed expires (default 10,000). */
   registerTtl?: number;
+  /** ms a job waits for the submitting process's go-ahead before it is dropped unrun (default 10,000). */
+  askTimeout?: number;
 }
 
 export interface Server {
@@ -65,7 +70,7 @@ export interface Server {
 const rememberCancel = 60_000;
 
 export async function serve(options: ServeOptions): Promise<Server> {
-  const { connection, queue, filename, prefix = 'bull', maxInputBytes = defaultMaxInputBytes, worker: workerOptions, registerEvery = 2000, registerTtl = 10_000, ...poolOptions } = options;
+  const { connection, queue, filename, prefix = 'bull', maxInputBytes = defaultMaxInputBytes, worker: workerOptions, registerEvery = 2000, registerTtl = 10_000, askTimeout = 10_000, ...poolOptions } = options;
   if (typeof queue !== 'string' || queue.length === 0) throw new TypeError('serve(): queue must be a non-empty string');
   if (typeof filename !== 'string' || filename.length === 0) throw new TypeError('serve(): filename must be the worker module');
   const path = filename.startsWith('file:') ? new URL(filename).pathname : resolve(filename);
@@ -78,6 +83,9 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const names = keys(prefix, queue);
   const running = new Map<string, JobHandle>();
   const cancelled = new Map<string, number>();
+  const answerChannel = names.answer(id);
+  /** Jobs asked about, waiting for the answer. */
+  const asking = new Map<string, (yes: boolean) => void>();
 
   let side: RedisType | undefined;
   let subscriber: RedisType | undefined;
@@ -86,14 +94,20 @@ export async function serve(options: ServeOptions): Promise<Server> {
     side.on('error', () => {});
     subscriber = side.duplicate();
     subscriber.on('error', () => {});
-    await subscriber.subscribe(names.cancel);
+    await subscriber.subscribe(names.cancel, answerChannel);
   } catch (error) {
     side?.disconnect();
     subscriber?.disconnect();
     await pool.close();
     throw error;
   }
-  subscriber.on('message', (_channel: string, jobId: string) => {
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel === answerChannel) {
+      const space = message.lastIndexOf(' ');
+      asking.get(message.slice(0, space))?.(message.slice(space + 1) === '1');
+      return;
+    }
+    const jobId = message;
     const now = Date.now();
     for (const [old, at] of cancelled) {
       if (now - at < rememberCancel) break;
@@ -112,13 +126,17 @@ export async function serve(options: ServeOptions): Promise<Server> {
       throw new UnrecoverableError((error as Error).message);
     }
     const jobId = job.id!;
+    const mark = markOf(jobId);
+    if (mark === undefined) throw new UnrecoverableError('job id is not a lazypool job id (<mark>.<n>): lazypool jobs are added by a Pool with the bullmq executor');
+    if (cancelled.has(jobId)) return { c: 1 };
+    // The submitting process decides whether it begins (and so it is `running` from its yes).
+    if (!(await ask(mark, jobId))) return { c: 1 };
     if (cancelled.has(jobId)) return { c: 1 };
     // Reports go out one after the other, and the reply after all of them.
     let reports: Promise<unknown> = Promise.resolve();
     const report = (value: Report): void => {
       reports = reports.then(() => job.updateProgress(value as object)).catch(() => {});
     };
-    let begun = false;
     const handle = pool.submit(input, {
       name,
       onProgress: (value: unknown) => {
@@ -128,10 +146,6 @@ export async function serve(options: ServeOptions): Promise<Server> {
           // A progress value that cannot travel is dropped, as one that cannot be cloned is.
         }
       },
-    });
-    handle.onStart(() => {
-      begun = true;
-      report({ s: 1 });
     });
     running.set(jobId, handle);
     const onAbort = (): void => void handle.cancel('cancelled by BullMQ');
@@ -146,13 +160,25 @@ export async function serve(options: ServeOptions): Promise<Server> {
       }
     } catch (error) {
       await reports;
-      if (!begun && handle.state === 'cancelled') return { c: 1 };
+      if (handle.timing.startedAt === undefined && handle.state === 'cancelled') return { c: 1 };
       return { e: encodeError(error) };
     } finally {
       running.delete(jobId);
       signal?.removeEventListener('abort', onAbort);
     }
   };
+
+  const ask = (mark: string, jobId: string): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => answer(false), askTimeout);
+      const answer = (yes: boolean): void => {
+        clearTimeout(timer);
+        asking.delete(jobId);
+        resolve(yes);
+      };
+      asking.set(jobId, answer);
+      side!.publish(names.ask(mark), `${answerChannel} ${jobId}`).catch(() => answer(false));
+    });
 
   const worker: WorkerType = new Worker(queue, processor, {
     maxStalledCount: 0,
@@ -192,7 +218,10 @@ export async function serve(options: ServeOptions): Promise<Server> {
         clearInterval(registration);
         await side!.zrem(names.workers, member).catch(() => {});
         if (cancelRunning) for (const handle of running.values()) handle.cancel('the worker is shutting down');
-        await worker.close();
+        // Jobs not yet given the go-ahead are dropped unrun: their submitting processes hand them out again.
+        const closingWorker = worker.close();
+        for (const answer of [...asking.values()]) answer(false);
+        await closingWorker;
         await pool.close();
         await subscriber!.quit().catch(() => subscriber!.disconnect());
         await side!.quit().catch(() => side!.disconnect());

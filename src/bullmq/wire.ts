@@ -9,9 +9,9 @@
  * too, with an error naming it.
  *
  * A lazypool job in BullMQ: its name is the export to run (`default` for the default export), its
- * data `{ lazypool: 1, input }`. Progress reports are `{ s: 1 }` (a thread began it) and
- * `{ p: value }`; the return value is `{ v: value }`, `{ e: error }` or `{ c: 1 }` (cancelled
- * before it began). A job always completes at the BullMQ level: a failure there means the job
+ * data `{ lazypool: 1, input }`, its id `<mark>.<n>` (the mark names the submitting process, whose
+ * ask channel decides whether it may begin). Progress reports are `{ p: value }`; the return value
+ * is `{ v: value }`, `{ e: error }` or `{ c: 1 }` (dropped before it began: refused, or cancelled). A job always completes at the BullMQ level: a failure there means the job
  * could not be run at all (malformed data, its worker gone), never an error of the user's code.
  */
 import { deserialize, serialize } from 'node:v8';
@@ -29,7 +29,7 @@ export interface JobData {
 }
 
 export type Reply = { v: string } | { e: string } | { c: 1 };
-export type Report = { s: 1 } | { p: string };
+export type Report = { p: string };
 
 /** A value as base64 of its v8 serialisation; throws a TypeError naming `what` if it cannot travel. */
 export function encode(value: unknown, what: string): string {
@@ -86,13 +86,25 @@ export function readJob(name: unknown, data: unknown, maxInputBytes: number): { 
 }
 
 /** Redis keys of lazypool's own, next to BullMQ's for the queue. */
-export function keys(prefix: string, queue: string): { workers: string; cancel: string } {
+export function keys(prefix: string, queue: string): { workers: string; cancel: string; ask: (mark: string) => string; answer: (worker: string) => string } {
+  const base = `${prefix}:${queue}:lazypool`;
   return {
     /** Sorted set: member `<capacity>:<worker id>`, score the ms (Redis clock) it expires at. */
-    workers: `${prefix}:${queue}:lazypool:workers`,
+    workers: `${base}:workers`,
     /** Pub/sub channel: ids of jobs to cancel. */
-    cancel: `${prefix}:${queue}:lazypool:cancel`,
+    cancel: `${base}:cancel`,
+    /** Pub/sub channel of a submitting process: `<answer channel> <job id>`, may the job begin? */
+    ask: (mark) => `${base}:ask:${mark}`,
+    /** Pub/sub channel of a worker: `<job id> 1` (begin it) or `<job id> 0` (drop it). */
+    answer: (worker) => `${base}:answer:${worker}`,
   };
+}
+
+/** A lazypool job id: `<mark of the submitting process>.<n>`; undefined for any other. */
+export function markOf(jobId: unknown): string | undefined {
+  if (typeof jobId !== 'string') return undefined;
+  const match = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.[1-9][0-9]{0,15}$/.exec(jobId);
+  return match?.[1];
 }
 
 /** A Redis URL with its password (and user) masked: fit for logs and errors. */
