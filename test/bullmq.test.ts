@@ -1,0 +1,243 @@
+/**
+ * lazypool/bullmq through the public API, with a real redis-server (test/fixtures/redis.ts) and
+ * real worker processes (test/fixtures/bullmq-worker.ts): Redis holds only what the workers can
+ * start, cancelled jobs never reach it, a running remote job is cancelled cooperatively, inputs that
+ * cannot travel are refused on the submitting side, and malformed jobs added by plain BullMQ are
+ * refused on the worker side. The faults (a worker killed, Redis restarted) are in
+ * bullmq-faults.test.ts; the command line in bullmq-cli.test.ts.
+ */
+import test from 'ava';
+import { serialize, deserialize } from 'node:v8';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Queue, QueueEvents } from 'bullmq';
+import { CancelledError, move, type JobHandle } from '../src/index.js';
+import { startCluster } from './fixtures/bullmq-worker.js';
+import { began, Marks, waitFor } from './fixtures/executor-contract.js';
+import type { Mark, Place } from './fixtures/remote-jobs.js';
+
+async function marksFor(t: import('ava').ExecutionContext): Promise<Marks> {
+  const marks = await Marks.create();
+  // Made after the cluster: AVA runs teardowns last first, so the jobs are released before the
+  // pool closes (close() waits for them).
+  t.teardown(async () => {
+    marks.releaseAll();
+    await marks.remove();
+  });
+  return marks;
+}
+
+test('Redis never holds more jobs than the workers can start (free capacity + margin), and each job is added once', async (t) => {
+  const cluster = await startCluster(t, { workers: 2, threads: 2 });
+  const { pool, client, key, queue, capacities } = cluster;
+  const capacity = capacities.reduce((sum, value) => sum + value, 0);
+  t.is(capacity, 4);
+  // What the workers registered is what they printed.
+  const registered = (await client.zrange(`bull:${queue}:lazypool:workers`, 0, -1)).reduce((sum, member) => sum + Number.parseInt(member, 10), 0);
+  t.is(registered, capacity);
+
+  const count = 2000;
+  const handles = Array.from({ length: count }, (_, i) => pool.submit(i, { name: 'double' }));
+  let done = false;
+  const results = Promise.all(handles).finally(() => {
+    done = true;
+  });
+  let most = 0;
+  let samples = 0;
+  while (!done) {
+    const replies = (await client.multi().llen(key('wait')).zcard(key('prioritized')).exec())!;
+    const waiting = Number(replies[0][1]) + Number(replies[1][1]);
+    most = Math.max(most, waiting);
+    samples++;
+    // A sample every few ms: the sampler shares this process's event loop with the pool.
+    await delay(3);
+  }
+  t.deepEqual(await results, handles.map((_, i) => 2 * i));
+  t.true(samples >= 10, `only ${samples} samples of the queue's length were taken`);
+  t.true(most <= 2 * capacity, `Redis held ${most} waiting jobs at once, more than twice the capacity (${capacity})`);
+  t.log(`${samples} samples; at most ${most} jobs waiting in Redis (capacity ${capacity})`);
+  // bull:<q>:id counts every job ever added: each ran once, none was added twice.
+  t.is(await client.get(key('id')), String(count));
+  t.like(pool.stats, { fulfilled: count, rejected: 0, cancelled: 0 });
+});
+
+test('10,000 queued jobs cancelled: none reaches Redis, none runs, and the pool goes on', async (t) => {
+  const { pool, client, key } = await startCluster(t, { workers: 2 });
+  const marks = await marksFor(t);
+  const capacity = pool.concurrency;
+  const gates = Array.from({ length: capacity }, (_, i) => pool.submit(marks.mark(`gate${i}`), { name: 'gate' }));
+  for (const gate of gates) t.is(await began(gate), 'began');
+  // Not through marks.mark: releasing 10,000 tags on teardown would write 10,000 files.
+  const waiting = Array.from({ length: 10_000 }, (_, i) => pool.submit({ dir: marks.dir, tag: `waiting${i}` } satisfies Mark, { name: 'mark' }));
+  // Time for the executor to add what it adds (the margin) while every slot is busy.
+  await delay(300);
+  const added = Number(await client.get(key('id')));
+  t.true(added <= 3 * capacity, `${added} jobs were added to Redis with ${capacity} slots busy: more than they + the margin`);
+  const start = performance.now();
+  let removed = false;
+  t.true(waiting.map((handle) => handle.cancel()).every(Boolean), 'every cancel() cancelled its job');
+  t.true(waiting.every((handle) => handle.state === 'cancelled'));
+  const spent = performance.now() - start;
+  t.true(spent < 2000, `cancelling 10,000 waiting jobs took ${Math.round(spent)} ms`);
+  // The few in Redis (the margin) are removed from it. Only then are the slots freed: a worker
+  // that frees up at the moment of the cancel may take one of them first (see the report).
+  await waitFor(() => removed, 'the jobs of the margin to be removed from Redis', 15_000, async () => {
+    removed = (await client.llen(key('wait'))) === 0;
+  });
+  for (const gate of gates) marks.release((gate.input as Mark).tag);
+  await Promise.all(gates);
+  await pool.idle();
+  t.is(Number(await client.get(key('id'))), added, 'no cancelled job was added to Redis');
+  t.is(await pool.submit(21, { name: 'double' }), 42);
+  t.is(Number(await client.get(key('id'))), added + 1);
+  t.deepEqual(
+    marks.allRan().filter((tag) => tag.startsWith('waiting')),
+    [],
+    'no cancelled job ran',
+  );
+  t.like(pool.stats, { cancelled: 10_000, fulfilled: capacity + 1 });
+});
+
+test('a running remote job is cancelled cooperatively: it sees cancelled(), its handle settles at once, and its worker and thread go on', async (t) => {
+  const { pool, workers } = await startCluster(t, { workers: 1, threads: 1 });
+  const marks = await marksFor(t);
+  const before = (await pool.submit(undefined)) as Place;
+  t.is(before.pid, workers[0].pid);
+  const job = pool.submit(marks.mark('job'), { name: 'gate' });
+  t.is(await began(job), 'began');
+  await waitFor(() => marks.started('job'), 'the job to leave job.started');
+  t.true(job.cancel('enough'));
+  t.is(job.state, 'cancelled');
+  const error = (await t.throwsAsync(job, { instanceOf: CancelledError })) as CancelledError;
+  t.is(error.reason, 'enough');
+  await waitFor(() => marks.sawCancel('job'), 'the remote job to see cancelled()');
+  t.false(marks.ran('job'));
+  // The same process and the same thread (a job that stops by itself leaves its thread alive).
+  t.deepEqual(await pool.submit(undefined), before);
+  t.deepEqual(await Promise.all([1, 2, 3].map((n) => pool.submit(n, { name: 'double' }))), [2, 4, 6]);
+  t.false(workers[0].hasExited());
+});
+
+test('a running remote job that ignores cancel() has its thread ended after abortGrace; the slot frees only then, and the worker goes on', async (t) => {
+  const { pool, workers } = await startCluster(t, { workers: 1, threads: 1, serve: { abortGrace: 300 } });
+  const marks = await marksFor(t);
+  const before = (await pool.submit(undefined)) as Place;
+  const stubborn = pool.submit({ ...marks.mark('stubborn'), ms: 20_000 }, { name: 'busy' });
+  t.is(await began(stubborn), 'began');
+  await waitFor(() => marks.started('stubborn'), 'the job to leave stubborn.started');
+  t.true(stubborn.cancel());
+  await t.throwsAsync(stubborn, { instanceOf: CancelledError });
+  const cancelledAt = performance.now();
+  const after = (await pool.submit(undefined)) as Place;
+  const waited = performance.now() - cancelledAt;
+  t.is(after.pid, before.pid);
+  t.not(after.thread, before.thread, 'the job ran on a fresh thread: the stubborn one was ended');
+  t.true(waited < 10_000, `the next job began ${Math.round(waited)} ms after the cancel`);
+  t.false(marks.ran('stubborn'));
+  t.false(workers[0].hasExited());
+});
+
+test('inputs that cannot travel through Redis reject their own handle with a TypeError naming the input; the other jobs are unaffected and never added', async (t) => {
+  const { pool, client, key } = await startCluster(t, { executor: { maxInputBytes: 1000 } });
+  const cases: [string, () => JobHandle, RegExp, ErrorConstructor][] = [
+    ['a function inside the input', () => pool.submit({ callback() {} }, { name: 'double' }), /input/, TypeError],
+    ['a symbol', () => pool.submit(Symbol('s'), { name: 'double' }), /input/, TypeError],
+    ['move(buffer)', () => pool.submit(move(new ArrayBuffer(8)), { name: 'double' }), /input|move|transfer/, TypeError],
+    ['a transferList', () => {
+      const buffer = new ArrayBuffer(8);
+      return pool.submit(buffer, { name: 'double', transferList: [buffer] });
+    }, /input|transfer/, TypeError],
+    ['an input larger than maxInputBytes', () => pool.submit('x'.repeat(5000), { name: 'double' }), /maxInputBytes|1000/, RangeError],
+  ];
+  const idBefore = Number(await client.get(key('id')));
+  const good: JobHandle[] = [];
+  const bad: [string, JobHandle, RegExp, ErrorConstructor][] = [];
+  for (const [what, submit, message, type] of cases) {
+    good.push(pool.submit(good.length, { name: 'double' }));
+    bad.push([what, submit(), message, type]);
+  }
+  good.push(pool.submit(good.length, { name: 'double' }));
+  for (const [what, handle, message, type] of bad) {
+    const error = await t.throwsAsync(handle, { instanceOf: type }, `${what}: a ${type.name}`);
+    t.regex(error?.message ?? '', message, what);
+    t.regex(error?.message ?? '', new RegExp(`\\b${handle.id}\\b`), `${what}: the message names the job`);
+    t.is(handle.state, 'rejected', what);
+  }
+  t.deepEqual(await Promise.all(good), good.map((_, i) => 2 * i));
+  t.is(Number(await client.get(key('id'))) - idBefore, good.length, 'only the jobs that could travel were added');
+  // A result that cannot travel fails its job only.
+  const error = await t.throwsAsync(pool.submit(undefined, { name: 'returnsFunction' }));
+  t.is(error?.name, 'DataCloneError');
+  t.is(await pool.submit(5, { name: 'double' }), 10);
+});
+
+/** What the executor's wire format says a lazypool job's data is: `{ lazypool: 1, input: base64(v8.serialize(input)) }`. */
+function jobData(input: unknown): { lazypool: 1; input: string } {
+  return { lazypool: 1, input: serialize(input).toString('base64') };
+}
+
+test('malformed jobs added by a plain BullMQ Queue fail that BullMQ job with a clear reason; the worker goes on serving lazypool jobs', async (t) => {
+  const cluster = await startCluster(t, { serve: { maxInputBytes: 1000 } });
+  const { pool, redis, workers } = cluster;
+  const queue = new Queue(cluster.queue, { connection: redis.connection });
+  const events = new QueueEvents(cluster.queue, { connection: redis.connection });
+  t.teardown(async () => {
+    await events.close();
+    await queue.close();
+  });
+  await events.waitUntilReady();
+
+  // A well-formed job from a plain Queue runs like the pool's own.
+  const wellFormed = await queue.add('double', jobData(21));
+  const reply = (await wellFormed.waitUntilFinished(events, 15_000)) as { v?: string };
+  t.is(deserialize(Buffer.from(reply.v ?? '', 'base64')), 42);
+
+  const cases: [string, string, unknown, RegExp][] = [
+    ['data of the wrong shape', 'double', { foo: 1 }, /not a lazypool job/],
+    ['data without an input', 'double', { lazypool: 1 }, /not a lazypool job/],
+    ['data of another wire version', 'double', { lazypool: 2, input: jobData(1).input }, /not a lazypool job/],
+    ['data that is not a v8 serialisation', 'double', { lazypool: 1, input: 'bm90IHY4IGF0IGFsbA==' }, /could not be read/],
+    ['an oversized input', 'double', { lazypool: 1, input: 'A'.repeat(2000) }, /2000.*1000|limit/],
+    ['a name too long', 'x'.repeat(300), jobData(1), /name/],
+    ["the name 'constructor'", 'constructor', jobData(1), /constructor/],
+    ["the name '__proto__'", '__proto__', jobData(1), /__proto__/],
+    ["the name 'toString'", 'toString', jobData(1), /toString/],
+    ["the name 'hasOwnProperty'", 'hasOwnProperty', jobData(1), /hasOwnProperty/],
+    ["the name '__esModule'", '__esModule', jobData(1), /__esModule/],
+    ['an export that is not a function', 'notAFunction', jobData(1), /notAFunction/],
+    ['an export that is an object of functions', 'helpers', jobData(1), /helpers/],
+    ["a path as the name: '../x'", '../x', jobData(1), /\.\.\/x/],
+    ["a path as the name: '../../src/index.ts'", '../../src/index.ts', jobData(1), /index/],
+  ];
+  // A lazypool job between the malformed ones.
+  const lazy = pool.submit(4, { name: 'double' });
+  // Every case is tried; what went wrong is listed at the end.
+  const problems: string[] = [];
+  for (const [what, name, data, reason] of cases) {
+    const job = await queue.add(name, data as object);
+    const outcome = await job.waitUntilFinished(events, 15_000).then(
+      (value: unknown) => ({ completed: value }),
+      (error: Error) => ({ failed: error.message }),
+    );
+    if ('completed' in outcome) {
+      const value = outcome.completed as { e?: string; v?: string };
+      let shown: string;
+      try {
+        const decoded = deserialize(Buffer.from(value?.e ?? value?.v ?? '', 'base64')) as { message?: string };
+        shown = `${value?.e ? 'a lazypool error reply' : 'a value'}: ${decoded?.message ?? JSON.stringify(decoded)}`;
+      } catch {
+        shown = JSON.stringify(value);
+      }
+      problems.push(`${what}: the BullMQ job completed (${shown}) instead of failing`);
+      continue;
+    }
+    if (!reason.test(outcome.failed)) problems.push(`${what}: failedReason ${JSON.stringify(outcome.failed)} does not match ${reason}`);
+    const state = await job.getState();
+    if (state !== 'failed') problems.push(`${what}: state ${state}, not failed`);
+    const stored = await queue.getJob(job.id!);
+    if ((stored?.attemptsMade ?? 0) > 1) problems.push(`${what}: tried ${stored?.attemptsMade} times`);
+  }
+  t.deepEqual(problems, [], problems.join('\n'));
+  t.is(await lazy, 8);
+  t.deepEqual(await Promise.all([1, 2, 3].map((n) => pool.submit(n, { name: 'double' }))), [2, 4, 6]);
+  t.false(workers[0].hasExited());
+});
