@@ -9,7 +9,8 @@
 import test from 'ava';
 import { serialize, deserialize } from 'node:v8';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Queue, QueueEvents } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { Queue, QueueEvents, type Job } from 'bullmq';
 import { CancelledError, move, type JobHandle } from '../src/index.js';
 import { startCluster } from './fixtures/bullmq-worker.js';
 import { began, Marks, waitFor } from './fixtures/executor-contract.js';
@@ -78,14 +79,14 @@ test('10,000 queued jobs cancelled: none reaches Redis, none runs, and the pool 
   t.true(waiting.every((handle) => handle.state === 'cancelled'));
   const spent = performance.now() - start;
   t.true(spent < 2000, `cancelling 10,000 waiting jobs took ${Math.round(spent)} ms`);
-  // The few in Redis (the margin) are removed from it. Only then are the slots freed: a worker
-  // that frees up at the moment of the cancel may take one of them first (see the report).
-  await waitFor(() => removed, 'the jobs of the margin to be removed from Redis', 15_000, async () => {
-    removed = (await client.llen(key('wait'))) === 0;
-  });
+  // The slots free up at once: a worker may take one of the few jobs in Redis (the margin) before
+  // its removal arrives; it asks the pool, which refuses it (it was cancelled), so it never runs.
   for (const gate of gates) marks.release((gate.input as Mark).tag);
   await Promise.all(gates);
   await pool.idle();
+  await waitFor(() => removed, 'the jobs of the margin to be gone from Redis', 15_000, async () => {
+    removed = (await client.llen(key('wait'))) === 0;
+  });
   t.is(Number(await client.get(key('id'))), added, 'no cancelled job was added to Redis');
   t.is(await pool.submit(21, { name: 'double' }), 42);
   t.is(Number(await client.get(key('id'))), added + 1);
@@ -175,9 +176,10 @@ function jobData(input: unknown): { lazypool: 1; input: string } {
   return { lazypool: 1, input: serialize(input).toString('base64') };
 }
 
-test('malformed jobs added by a plain BullMQ Queue fail that BullMQ job with a clear reason; the worker goes on serving lazypool jobs', async (t) => {
-  const cluster = await startCluster(t, { serve: { maxInputBytes: 1000 } });
+test('malformed jobs added by a plain BullMQ Queue fail that BullMQ job with a clear reason and never run; the worker goes on serving lazypool jobs', async (t) => {
+  const cluster = await startCluster(t, { serve: { maxInputBytes: 1000, askTimeout: 500 } });
   const { pool, redis, workers } = cluster;
+  const marks = await marksFor(t);
   const queue = new Queue(cluster.queue, { connection: redis.connection });
   const events = new QueueEvents(cluster.queue, { connection: redis.connection });
   t.teardown(async () => {
@@ -185,49 +187,49 @@ test('malformed jobs added by a plain BullMQ Queue fail that BullMQ job with a c
     await queue.close();
   });
   await events.waitUntilReady();
+  // A lazypool job first: its id, <mark>.<n>, names the pool's process.
+  t.is(await pool.submit(marks.mark('first'), { name: 'mark' }), 'first');
+  const [done] = await queue.getJobs(['completed']);
+  const mark = /^(.*)\.\d+$/.exec(done?.id ?? '')?.[1];
+  t.truthy(mark, `a lazypool job id is <mark>.<n>: ${done?.id}`);
 
-  // A well-formed job from a plain Queue runs like the pool's own.
-  const wellFormed = await queue.add('double', jobData(21));
-  const reply = (await wellFormed.waitUntilFinished(events, 15_000)) as { v?: string };
-  t.is(deserialize(Buffer.from(reply.v ?? '', 'base64')), 42);
-
-  const cases: [string, string, unknown, RegExp][] = [
-    ['data of the wrong shape', 'double', { foo: 1 }, /not a lazypool job/],
-    ['data without an input', 'double', { lazypool: 1 }, /not a lazypool job/],
-    ['data of another wire version', 'double', { lazypool: 2, input: jobData(1).input }, /not a lazypool job/],
-    ['data that is not a v8 serialisation', 'double', { lazypool: 1, input: 'bm90IHY4IGF0IGFsbA==' }, /could not be read/],
-    ['an oversized input', 'double', { lazypool: 1, input: 'A'.repeat(2000) }, /2000.*1000|limit/],
-    ['a name too long', 'x'.repeat(300), jobData(1), /name/],
-    ["the name 'constructor'", 'constructor', jobData(1), /constructor/],
-    ["the name '__proto__'", '__proto__', jobData(1), /__proto__/],
-    ["the name 'toString'", 'toString', jobData(1), /toString/],
-    ["the name 'hasOwnProperty'", 'hasOwnProperty', jobData(1), /hasOwnProperty/],
-    ["the name '__esModule'", '__esModule', jobData(1), /__esModule/],
-    ['an export that is not a function', 'notAFunction', jobData(1), /notAFunction/],
-    ['an export that is an object of functions', 'helpers', jobData(1), /helpers/],
-    ["a path as the name: '../x'", '../x', jobData(1), /\.\.\/x/],
-    ["a path as the name: '../../src/index.ts'", '../../src/index.ts', jobData(1), /index/],
+  // Names are looked up only once the data is read: with good data and a plain job id, the job is
+  // refused for its id (a job the pool did not add never runs) or for its name; both are clear.
+  const refusedName = (name: string): RegExp => new RegExp(`not a lazypool job id|${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+  const cases: [string, string, unknown, RegExp, { jobId?: string }?][] = [
+    ['data of the wrong shape', 'mark', { foo: 1 }, /not a lazypool job/],
+    ['data without an input', 'mark', { lazypool: 1 }, /not a lazypool job/],
+    ['data of another wire version', 'mark', { lazypool: 2, input: jobData(marks.mark('v2')).input }, /not a lazypool job/],
+    ['data that is not a v8 serialisation', 'mark', { lazypool: 1, input: 'bm90IHY4IGF0IGFsbA==' }, /could not be read/],
+    ['an oversized input', 'mark', { lazypool: 1, input: 'A'.repeat(2000) }, /2000.*1000|limit/],
+    ['a name too long', 'x'.repeat(300), jobData(marks.mark('long')), /name/],
+    ['a well-formed job the pool did not add', 'mark', jobData(marks.mark('plain')), /not a lazypool job id/],
+    ["the name 'constructor'", 'constructor', jobData(marks.mark('constructor')), refusedName('constructor')],
+    ["the name '__proto__'", '__proto__', jobData(marks.mark('proto')), refusedName('__proto__')],
+    ["the name 'toString'", 'toString', jobData(marks.mark('toString')), refusedName('toString')],
+    ['an export that is not a function', 'notAFunction', jobData(1), refusedName('notAFunction')],
+    ["a path as the name: '../x'", '../x', jobData(1), refusedName('../x')],
+  ];
+  // Jobs whose ids look like lazypool's: the process they name refuses them, or nobody answers
+  // (askTimeout 500 ms); either way they end without running.
+  const forged: [string, string, { jobId: string }][] = [
+    ["a lazypool-looking id of a process that does not exist", 'forged-absent', { jobId: `${randomUUID()}.1` }],
+    ["a lazypool-looking id of the live pool's process, of a job it never added", 'forged-live', { jobId: `${mark}.999999` }],
   ];
   // A lazypool job between the malformed ones.
   const lazy = pool.submit(4, { name: 'double' });
   // Every case is tried; what went wrong is listed at the end.
   const problems: string[] = [];
-  for (const [what, name, data, reason] of cases) {
-    const job = await queue.add(name, data as object);
-    const outcome = await job.waitUntilFinished(events, 15_000).then(
+  const finish = async (job: Job): Promise<{ completed: unknown } | { failed: string }> =>
+    job.waitUntilFinished(events, 15_000).then(
       (value: unknown) => ({ completed: value }),
       (error: Error) => ({ failed: error.message }),
     );
+  for (const [what, name, data, reason] of cases) {
+    const job = await queue.add(name, data as object);
+    const outcome = await finish(job);
     if ('completed' in outcome) {
-      const value = outcome.completed as { e?: string; v?: string };
-      let shown: string;
-      try {
-        const decoded = deserialize(Buffer.from(value?.e ?? value?.v ?? '', 'base64')) as { message?: string };
-        shown = `${value?.e ? 'a lazypool error reply' : 'a value'}: ${decoded?.message ?? JSON.stringify(decoded)}`;
-      } catch {
-        shown = JSON.stringify(value);
-      }
-      problems.push(`${what}: the BullMQ job completed (${shown}) instead of failing`);
+      problems.push(`${what}: the BullMQ job completed (${show(outcome.completed)}) instead of failing`);
       continue;
     }
     if (!reason.test(outcome.failed)) problems.push(`${what}: failedReason ${JSON.stringify(outcome.failed)} does not match ${reason}`);
@@ -236,8 +238,31 @@ test('malformed jobs added by a plain BullMQ Queue fail that BullMQ job with a c
     const stored = await queue.getJob(job.id!);
     if ((stored?.attemptsMade ?? 0) > 1) problems.push(`${what}: tried ${stored?.attemptsMade} times`);
   }
+  for (const [what, tag, opts] of forged) {
+    const job = await queue.add('mark', jobData(marks.mark(tag)), opts);
+    const outcome = await finish(job);
+    if ('completed' in outcome && (outcome.completed as { c?: unknown })?.c !== 1) problems.push(`${what}: completed with ${show(outcome.completed)}`);
+  }
   t.deepEqual(problems, [], problems.join('\n'));
+  t.deepEqual(marks.allRan(), ['first'], 'none of the malformed or forged jobs ran');
   t.is(await lazy, 8);
+  // The same names through the pool: its handle rejects, naming the export, and nothing else is disturbed.
+  for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', '__esModule', 'notAFunction', 'helpers', '../x']) {
+    const error = await t.throwsAsync(pool.submit(1, { name }), undefined, name);
+    t.true(error?.message.includes(`'${name}'`), `${name}: ${error?.message}`);
+  }
   t.deepEqual(await Promise.all([1, 2, 3].map((n) => pool.submit(n, { name: 'double' }))), [2, 4, 6]);
   t.false(workers[0].hasExited());
 });
+
+/** A BullMQ return value, shown: a lazypool reply decoded. */
+function show(value: unknown): string {
+  const reply = value as { e?: string; v?: string; c?: number };
+  try {
+    if (typeof reply?.e === 'string') return `a lazypool error reply: ${(deserialize(Buffer.from(reply.e, 'base64')) as Error)?.message}`;
+    if (typeof reply?.v === 'string') return `a value: ${JSON.stringify(deserialize(Buffer.from(reply.v, 'base64')))}`;
+  } catch {
+    // shown as it is
+  }
+  return JSON.stringify(value);
+}
