@@ -6,6 +6,7 @@ import type { Benchmark } from './lib/benchmark.js';
 import { cancel } from './cancel.js';
 import { concurrency } from './concurrency.js';
 import { dispatch } from './dispatch.js';
+import { graph } from './graph.js';
 import { hash } from './hash.js';
 import { lazy } from './lazy.js';
 import { memory } from './memory.js';
@@ -23,6 +24,7 @@ export const benchmarks: readonly Benchmark[] = [
   urgent,
   cancel,
   lazy,
+  graph,
   scaling,
   streaming,
   hash,
