@@ -116,12 +116,15 @@ async function reachable(url: string, where: string): Promise<void> {
     throw new Error('lazypool worker needs the packages bullmq and ioredis: npm install bullmq ioredis');
   }
   const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 5000, enableOfflineQueue: false });
-  client.on('error', () => {});
+  // The server's own answer (WRONGPASS, NOAUTH, ...) comes as an 'error' event; connect() then
+  // rejects with only "Connection is closed".
+  let refusal: unknown;
+  client.on('error', (error: unknown) => (refusal ??= error));
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
-    const reason = String((error as Error)?.message ?? error).split(url).join(where);
+    const reason = String((refusal as Error)?.message ?? (error as Error)?.message ?? error).split(url).join(where);
     throw new Error(`cannot reach Redis at ${where}: ${reason}`);
   } finally {
     client.disconnect();

@@ -39,8 +39,8 @@ function poolFor(t: ExecutionContext, redis: RedisServer, queue: string): Pool {
   return pool;
 }
 
-/** Waits for the process to exit on its own, at most `ms`. */
-async function exitOf(child: Child, ms = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+/** Waits for the process to exit on its own, at most `ms` (a hang guard: under load, starting tsx alone can take seconds). */
+async function exitOf(child: Child, ms = 60_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([

@@ -163,8 +163,11 @@ export class BullmqExecutor implements Executor {
     await this.#subscriber.subscribe(this.#keys.ask(this.#mark));
     // Events are read from now on: no job is added before, so none is missed.
     await Promise.all([this.#events.waitUntilReady(), this.#queue.waitUntilReady()]);
-    await this.#readCapacity();
-    if (this.#closed || this.#ready) return;
+    // Read again by every look (#check) if it fails now.
+    await this.#readCapacity().catch(() => {});
+    if (this.#closed) return;
+    // Late (the jobs handed over meanwhile failed), but here: the jobs from now on go to Redis.
+    this.#failure = undefined;
     this.#ready = true;
     this.#checkTimer = setInterval(() => void this.#check(), this.#options.checkInterval);
     this.wake();
@@ -307,7 +310,16 @@ export class BullmqExecutor implements Executor {
     if (this.#ghosts.delete(id)) return this.wake();
     const remote = this.#remotes.get(id);
     if (remote === undefined) return;
-    this.#end(remote, true, new Error(`job ${remote.job.id} could not be run by ${this.#where}: ${reason}`));
+    const stalled = /stalled/i.test(reason);
+    this.#end(
+      remote,
+      true,
+      new Error(
+        stalled
+          ? `job ${remote.job.id}: its worker stopped answering while it ran (killed, or its machine gone?); BullMQ gave it up (${this.#where}: ${reason}) and it is not run again`
+          : `job ${remote.job.id} failed in BullMQ (${this.#where}): ${reason}`,
+      ),
+    );
   }
 
   #forget(remote: Remote): boolean {
@@ -394,14 +406,24 @@ export class BullmqExecutor implements Executor {
         this.wake();
       }
       this.#silentSince = undefined;
+      if (this.#failure !== undefined) {
+        // Redis answers again: jobs go to it again.
+        this.#failure = undefined;
+        this.wake();
+      }
     } catch {
       this.#silentSince ??= performance.now();
-      if (performance.now() - this.#silentSince >= this.#options.lostAfter) {
-        const silent = Math.round(performance.now() - this.#silentSince);
+      const silent = Math.round(performance.now() - this.#silentSince);
+      if (silent >= this.#options.lostAfter) {
+        // Every handle settles, whatever Redis does: the jobs in it fail, and so does every job
+        // handed over until Redis answers again.
+        const error = new Error(`Redis has not answered for ${silent} ms (${this.#where}): job given up`);
+        this.#failure = error;
         for (const remote of [...this.#remotes.values()]) {
           if (remote.pending) continue;
-          if (remote.begun) this.#end(remote, true, new Error(`job ${remote.job.id} given up: Redis has not answered for ${silent} ms (${this.#where})`));
+          this.#end(remote, true, new Error(`job ${remote.job.id} given up: Redis has not answered for ${silent} ms (${this.#where})`));
         }
+        this.wake();
       }
     } finally {
       this.#checking = false;
@@ -448,7 +470,7 @@ export class BullmqExecutor implements Executor {
     for (const client of [this.#subscriber, this.#side]) {
       if (client !== undefined) await withTimeout(client.quit(), 1000).catch(() => client.disconnect());
     }
-    await Promise.allSettled([queue?.disconnect(), this.#events?.disconnect()]);
+    await withTimeout(Promise.allSettled([queue?.disconnect(), this.#events?.disconnect()]), 1000).catch(() => {});
   }
 }
 

@@ -50,6 +50,8 @@ export interface ServeOptions extends Omit<PoolOptions, 'executor' | 'run' | 'fi
   registerTtl?: number;
   /** ms a job waits for the submitting process's go-ahead before it is dropped unrun (default 10,000). */
   askTimeout?: number;
+  /** ms to reach Redis at start before serve() rejects (default 10,000). */
+  connectTimeout?: number;
 }
 
 export interface Server {
@@ -70,7 +72,7 @@ export interface Server {
 const rememberCancel = 60_000;
 
 export async function serve(options: ServeOptions): Promise<Server> {
-  const { connection, queue, filename, prefix = 'bull', maxInputBytes = defaultMaxInputBytes, worker: workerOptions, registerEvery = 2000, registerTtl = 10_000, askTimeout = 10_000, ...poolOptions } = options;
+  const { connection, queue, filename, prefix = 'bull', maxInputBytes = defaultMaxInputBytes, worker: workerOptions, registerEvery = 2000, registerTtl = 10_000, askTimeout = 10_000, connectTimeout = 10_000, ...poolOptions } = options;
   if (typeof queue !== 'string' || queue.length === 0) throw new TypeError('serve(): queue must be a non-empty string');
   if (typeof filename !== 'string' || filename.length === 0) throw new TypeError('serve(): filename must be the worker module');
   const path = filename.startsWith('file:') ? new URL(filename).pathname : resolve(filename);
@@ -94,7 +96,8 @@ export async function serve(options: ServeOptions): Promise<Server> {
     side.on('error', () => {});
     subscriber = side.duplicate();
     subscriber.on('error', () => {});
-    await subscriber.subscribe(names.cancel, answerChannel);
+    // Redis retries for ever: a worker that cannot reach it says so instead of waiting silently.
+    await withTimeout(subscriber.subscribe(names.cancel, answerChannel), connectTimeout, `Redis did not answer within ${connectTimeout} ms`);
   } catch (error) {
     side?.disconnect();
     subscriber?.disconnect();
@@ -194,7 +197,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     await side!.eval(registerScript, 1, names.workers, member, String(registerTtl));
   };
   try {
-    await worker.waitUntilReady();
+    await withTimeout(worker.waitUntilReady(), connectTimeout, `Redis did not answer within ${connectTimeout} ms`);
     await register();
   } catch (error) {
     await worker.close(true).catch(() => {});
@@ -252,4 +255,14 @@ async function checkModule(path: string): Promise<void> {
   } catch (error) {
     throw new Error(`the worker module ${path} does not load: ${(error as Error)?.message ?? String(error)}`, { cause: error });
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
