@@ -2,7 +2,7 @@
  * `npm run demo:build`: a build of real packages from node_modules as a graph of lazypool jobs.
  *
  * Every ES module of the chosen package trees (default: jimp with its @jimp/* packages, bullmq,
- * terser; 250 files, 2.4 MB) goes through four jobs on worker threads (workers/build.ts):
+ * terser; 252 files, 2.3 MiB) goes through four jobs on worker threads (workers/build.ts):
  *
  *   parse(F)  ->  minify(F)  ->  gzip(F)                        the size report of F
  *   parse(F)  ->  link(F), which also waits for link(G) for every module G that F imports
@@ -44,7 +44,7 @@ import type {
   ParseResult,
   SummaryInput,
 } from '../workers/build.js';
-import { duration, seconds, style } from './screen.js';
+import { seconds, style } from './screen.js';
 
 const worker = new URL('../workers/build.ts', import.meta.url);
 const require = createRequire(import.meta.url);
@@ -492,13 +492,19 @@ interface WatchReport {
   readonly edited: { file: string; code: string; saves: number; importers: string[] };
 }
 
-/** The file opened in the editor: one of the deepest in the import graph, so its chain is long. */
-function pickOpenFile(graph: Graph): string {
+/** For each file, the longest chain of link jobs ending with its own (the import edges followed, cycles closed aside). */
+function linkDepths(graph: Graph): Map<string, number> {
   const depth = new Map<string, number>();
   for (const file of graph.order) {
     const imports = graph.files.get(file)!.imports.filter((target) => !graph.cycleEdges.has(`${file} -> ${target}`));
     depth.set(file, 1 + Math.max(0, ...imports.map((target) => depth.get(target) ?? 0)));
   }
+  return depth;
+}
+
+/** The file opened in the editor: one of the deepest in the import graph, so its chain is long. */
+function pickOpenFile(graph: Graph): string {
+  const depth = linkDepths(graph);
   // Not an entry point that imports the whole package: a module something else imports.
   const imported = new Set([...graph.files.values()].flatMap((source) => source.imports));
   const candidates = graph.order.filter((file) => imported.has(file));
@@ -658,7 +664,8 @@ async function main(): Promise<number> {
   log(style.bold(`lazypool build graph: ${options.packages.join(', ')} from node_modules`));
   log(
     `${graph.files.size} ES modules, ${edges} import edges between them (${graph.cycleEdges.size} closing a cycle), ` +
-      `${graph.externalImports} imports of packages outside the build; ${options.threads} threads, ` +
+      `${graph.externalImports} imports of packages outside the build; the longest chain: a parse and ` +
+      `${Math.max(...linkDepths(graph).values())} links, then the summary; ${options.threads} threads, ` +
       `${options.criticalPath ? 'criticalPath: true' : 'ready jobs in submission order'}`,
   );
 
