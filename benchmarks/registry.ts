@@ -3,6 +3,7 @@
 // existing script is a template), import it here and append it to the list. The runner gives it
 // `--quick`, `--rounds`, `--threads`, prints its tables and writes results/<name>.json and .svg.
 import type { Benchmark } from './lib/benchmark.js';
+import { bullmq } from './bullmq.js';
 import { cancel } from './cancel.js';
 import { concurrency } from './concurrency.js';
 import { dispatch } from './dispatch.js';
@@ -29,4 +30,5 @@ export const benchmarks: readonly Benchmark[] = [
   streaming,
   hash,
   soak,
+  bullmq,
 ];
