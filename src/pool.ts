@@ -93,9 +93,6 @@ const mapWindowInProcess = 1024;
  */
 class Dispatch implements ExecutorJob {
   readonly handle: JobHandle;
-  readonly id: number;
-  readonly name: string | undefined;
-  readonly transferList: readonly TransferListItem[] | undefined;
   promoted = false;
   /** When it was promoted (the pool's count of promotions): promoted jobs go in that order. */
   promotedAt = 0;
@@ -109,20 +106,32 @@ class Dispatch implements ExecutorJob {
    * not stopped (cancelled or not); `stopped`.
    */
   phase: 'idle' | 'blocked' | 'building' | 'handed' | 'running' | 'stopped' = 'idle';
-  /** The jobs it waits for (`after`), while it waits; their results, in order. */
+  /** The jobs it waits for (`after`), while it waits; their results, in order, for an input function. */
   dependencies: JobHandle[] | undefined = undefined;
   results: unknown[] | undefined = undefined;
+  /** Critical path: the longest chain of this pool's jobs it waits for, through `after`. */
+  depth = 0;
   /** Dependencies not yet fulfilled. */
   pending = 0;
   /** In the urgent list (promoted, not yet taken). */
   urgent = false;
   timer: Timer | undefined = undefined;
 
-  constructor(handle: JobHandle, options: SubmitOptions) {
+  constructor(handle: JobHandle) {
     this.handle = handle;
-    this.id = handle.id;
-    this.name = options.name;
-    this.transferList = options.transferList;
+  }
+
+  // Read from the handle rather than kept: a job waiting for its dependencies costs less heap.
+  get id(): number {
+    return this.handle.id;
+  }
+
+  get name(): string | undefined {
+    return (this.handle.options as SubmitOptions).name;
+  }
+
+  get transferList(): readonly TransferListItem[] | undefined {
+    return (this.handle.options as SubmitOptions).transferList;
   }
 
   progress(value: unknown): void {
@@ -148,15 +157,21 @@ function before(a: JobHandle, b: JobHandle): boolean {
 }
 
 /**
- * Critical path: a job's rank is its id lowered by its height (the longest chain of dependants
- * waiting on it) times this, so that among jobs of equal priority the one with the longest chain
- * goes first, and submission order among equal heights. Exact in a float64 for ids below 2^36 and
- * heights below 2^17.
+ * Critical path: a job's rank is its id lowered by the length of the longest chain through it
+ * (its depth, the chain of jobs it waits for, plus its height, the chain of jobs waiting for it)
+ * times this, so that among jobs of equal priority those on the longest chain go first, and
+ * submission order among equal chains. Exact in a float64 for ids below 2^36 and chains below 2^17.
  */
 const heightStep = 2 ** 36;
 
+/** How long a chain of this pool's jobs waits for `handle` (0 for a job not waiting for any). */
+function depthOf(handle: JobHandle): number {
+  return (runningJobOf(handle) as Dispatch | undefined)?.depth ?? 0;
+}
+
+/** How long a chain of jobs waits on `handle`. */
 function heightOf(handle: JobHandle): number {
-  return (handle.id - handle[rankKey]) / heightStep;
+  return (handle.id - handle[rankKey]) / heightStep - depthOf(handle);
 }
 
 export interface Pool<H extends JobHandle<any, any> = JobHandle> {
@@ -195,8 +210,11 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   readonly #handed = new Set<Dispatch>();
   /** The handed job that goes last (promoted ones aside); `undefined`: not known, look again. */
   #lastHanded: Dispatch | undefined;
-  /** Jobs waiting for their dependencies (`after`). */
-  readonly #blocked = new Set<Dispatch>();
+  /**
+   * The jobs waiting for each dependency (`after`), with the place of the dependency among theirs:
+   * one `onDone` per dependency, however many wait for it.
+   */
+  readonly #waiting = new Map<JobHandle, { dispatches: Dispatch[]; places: number[] }>();
   /** Jobs whose input function's promise is pending. */
   readonly #building = new Set<Dispatch>();
   /** Set by the user; `undefined`: the executor's capacity. */
@@ -434,7 +452,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         if (handle === undefined) return undefined;
         dispatch = runningJobOf(handle) as Dispatch | undefined;
         if (dispatch === undefined) {
-          dispatch = new Dispatch(handle, handle.options as SubmitOptions);
+          dispatch = new Dispatch(handle);
           setRunningJob(handle, dispatch);
         }
         if (!this.#parked.remove(handle)) this.#queue.pop();
@@ -686,7 +704,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     }
     let dispatch = runningJobOf(handle) as Dispatch | undefined;
     if (dispatch === undefined) {
-      dispatch = new Dispatch(handle, handle.options as SubmitOptions);
+      dispatch = new Dispatch(handle);
       setRunningJob(handle, dispatch);
     }
     dispatch.promoted = true;
@@ -751,6 +769,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    */
   #waitFor(handle: JobHandle, after: readonly PromiseLike<unknown>[]): boolean {
     const dependencies = after.map((dependency) => JobHandle.from(dependency) as JobHandle);
+    // Handles given as they are: the options keep the pool's copy (the same handles, in order), and
+    // the array given, which the caller may change or drop, is not kept.
+    if (dependencies.every((dependency, index) => dependency === after[index])) (handle.options as { after?: unknown }).after = dependencies;
     const settledWillDo = (handle.options as SubmitOptions).afterSettled === true;
     const failed = settledWillDo ? undefined : dependencies.find((dependency) => dependency.outcome?.status === 'rejected');
     if (failed !== undefined) {
@@ -759,23 +780,37 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       this.#emitDone(handle);
       return false;
     }
-    const dispatch = new Dispatch(handle, handle.options as SubmitOptions);
+    const dispatch = new Dispatch(handle);
     setRunningJob(handle, dispatch);
     dispatch.phase = 'blocked';
     dispatch.dependencies = dependencies;
-    dispatch.results = new Array(dependencies.length);
+    // Only an input function is given their results (or outcomes).
+    if (typeof handle.input === 'function') dispatch.results = new Array(dependencies.length);
     dispatch.pending = dependencies.length;
-    this.#blocked.add(dispatch);
     inherit(dependencies, handle.priority);
-    if (this.#criticalPath) this.#lengthenChains(dependencies, heightOf(handle) + 1);
-    for (const [index, dependency] of dependencies.entries()) {
+    if (this.#criticalPath) {
+      for (const dependency of dependencies) {
+        if (ownerOf(dependency) === this.#owner && dependency.outcome === undefined) dispatch.depth = Math.max(dispatch.depth, depthOf(dependency) + 1);
+      }
+      handle[rankKey] = handle.id - dispatch.depth * heightStep;
+      this.#lengthenChains(dependencies, 1);
+    }
+    for (let index = 0; index < dependencies.length; index++) {
+      const dependency = dependencies[index]!;
       const outcome = dependency.outcome;
       if (outcome !== undefined && (settledWillDo || outcome.status === 'fulfilled')) {
-        dispatch.results[index] = settledWillDo ? outcome : (outcome as { value: unknown }).value;
+        if (dispatch.results !== undefined) dispatch.results[index] = settledWillDo ? outcome : (outcome as { value: unknown }).value;
         dispatch.pending--;
-      } else {
-        dependency.onDone(() => this.#dependencyDone(dispatch, index, dependency));
+        continue;
       }
+      let waiting = this.#waiting.get(dependency);
+      if (waiting === undefined) {
+        waiting = { dispatches: [], places: [] };
+        this.#waiting.set(dependency, waiting);
+        dependency.onDone(() => this.#dependencyDone(dependency));
+      }
+      waiting.dispatches.push(dispatch);
+      waiting.places.push(index);
     }
     // All were fulfilled already: it goes on as if it had none.
     if (dispatch.pending === 0) this.#unblock(dispatch, 'idle');
@@ -791,8 +826,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     const stack: [JobHandle, number][] = dependencies.map((dependency) => [dependency, height]);
     while (stack.length > 0) {
       const [job, least] = stack.pop()!;
-      if (ownerOf(job) !== this.#owner || (job.state !== 'queued' && job.state !== 'held') || heightOf(job) >= least || least >= 2 ** 17) continue;
-      job[rankKey] = job.id - least * heightStep;
+      if (ownerOf(job) !== this.#owner || (job.state !== 'queued' && job.state !== 'held') || heightOf(job) >= least || least >= 2 ** 16) continue;
+      job[rankKey] = job.id - (depthOf(job) + least) * heightStep;
       this.#queue.update(job);
       this.#parked.update(job);
       const waitsFor = (runningJobOf(job) as Dispatch | undefined)?.dependencies;
@@ -800,29 +835,41 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     }
   }
 
-  /** A dependency of a blocked job settled. */
-  #dependencyDone(dispatch: Dispatch, index: number, dependency: JobHandle): void {
-    if (dispatch.phase !== 'blocked') return;
+  /**
+   * A dependency settled: every job waiting for it learns, in submission order. A failure fails
+   * them all with one DependencyError (the same dependency and cause for each).
+   */
+  #dependencyDone(dependency: JobHandle): void {
+    const waiting = this.#waiting.get(dependency);
+    if (waiting === undefined) return;
+    this.#waiting.delete(dependency);
     const outcome = dependency.outcome!;
-    const settledWillDo = (dispatch.handle.options as SubmitOptions).afterSettled === true;
-    if (outcome.status === 'rejected' && !settledWillDo) {
-      this.#unblock(dispatch);
-      this.#failUnstarted(dispatch, new DependencyError(dependency, outcome.reason, dependency.id));
-      this.#pump();
-      return;
+    let error: DependencyError | undefined;
+    let joined = false;
+    const { dispatches, places } = waiting;
+    for (let index = 0; index < dispatches.length; index++) {
+      const dispatch = dispatches[index]!;
+      if (dispatch.phase !== 'blocked') continue;
+      const settledWillDo = (dispatch.handle.options as SubmitOptions).afterSettled === true;
+      if (outcome.status === 'rejected' && !settledWillDo) {
+        error ??= new DependencyError(dependency, outcome.reason, dependency.id);
+        this.#unblock(dispatch);
+        this.#failUnstarted(dispatch, error);
+        continue;
+      }
+      if (dispatch.results !== undefined) dispatch.results[places[index]!] = settledWillDo ? outcome : (outcome as { value: unknown }).value;
+      if (--dispatch.pending > 0) continue;
+      this.#unblock(dispatch, 'idle');
+      const handle = dispatch.handle;
+      if (handle.state !== 'queued') continue;
+      this.#join(handle, dispatch);
+      joined = true;
     }
-    dispatch.results![index] = settledWillDo ? outcome : (outcome as { value: unknown }).value;
-    if (--dispatch.pending > 0) return;
-    this.#unblock(dispatch, 'idle');
-    const handle = dispatch.handle;
-    if (handle.state !== 'queued') return;
-    this.#join(handle, dispatch);
-    this.#pump();
+    if (joined || error !== undefined) this.#pump();
   }
 
   /** The job no longer waits for its dependencies: it goes on (`idle`) or is gone (`stopped`). */
   #unblock(dispatch: Dispatch, phase: 'idle' | 'stopped' = 'stopped'): void {
-    this.#blocked.delete(dispatch);
     dispatch.phase = phase;
     dispatch.dependencies = undefined;
   }
@@ -979,7 +1026,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         this.#emitDone(handle);
       }
       for (const dispatch of [...this.#building]) this.#cancel(dispatch.handle, 'cancelled', reason);
-      for (const dispatch of [...this.#blocked]) this.#cancel(dispatch.handle, 'cancelled', reason);
+      for (const { dispatches } of [...this.#waiting.values()]) {
+        for (const dispatch of dispatches) if (dispatch.phase === 'blocked') this.#cancel(dispatch.handle, 'cancelled', reason);
+      }
       this.#cancellingAll = false;
     }
     this.#pump();

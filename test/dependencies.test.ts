@@ -181,9 +181,8 @@ test('criticalPath: among ready jobs of equal priority, the one with the longest
       while (began.length <= index) await new Promise((resolve) => setImmediate(resolve));
       gates.get(began[index]!)!();
     }
-    // middle, ready once root is done, still has a chain (top) and goes before the leaves; top, with
-    // none, takes its place in submission order.
-    if (criticalPath) t.deepEqual(began, ['blocker', 'root', 'middle', 'leaf', 'other', 'top']);
+    // The whole chain (root, middle, top) is the longest through any job: it goes before the leaves.
+    if (criticalPath) t.deepEqual(began, ['blocker', 'root', 'middle', 'top', 'leaf', 'other']);
     else t.deepEqual(began, ['blocker', 'leaf', 'root', 'other', 'middle', 'top']);
     t.is(await leaf, 'leaf');
     await pool.close();
@@ -225,5 +224,26 @@ test('criticalPath: a chain lengthens transitively, and priority still comes fir
   }
   t.is(await urgent, 'urgent');
   t.throws(() => new Pool({ run: () => 1, concurrency: 1, criticalPath: 1 as unknown as boolean }), { instanceOf: TypeError, message: /criticalPath/ });
+  await pool.close();
+});
+
+test('the dependants of one failed job share its DependencyError; the after array given may change after submit without effect', async (t) => {
+  const { pool, began, fail } = manualPool(4);
+  const root = pool.submit('root');
+  const other = pool.submit('other', { hold: true });
+  const after = [root];
+  const dependants = [pool.submit('d1', { after }), pool.submit('d2', { after }), pool.submit('d3', { after: [root] })];
+  after.push(other);
+  after.length = 1;
+  after[0] = other;
+  t.deepEqual(dependants[0]!.options.after, [root], 'the options keep what was given at submit');
+  const failure = new Error('root broke');
+  await fail('root', failure);
+  const errors = await Promise.all(dependants.map((dependant) => t.throwsAsync(dependant, { instanceOf: DependencyError })));
+  t.is(errors[0], errors[1]);
+  t.is(errors[1], errors[2]);
+  t.is(errors[0]!.cause, failure);
+  t.deepEqual(began, ['root']);
+  other.cancel();
   await pool.close();
 });
