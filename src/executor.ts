@@ -60,7 +60,9 @@ export interface Executor {
   wake(): void;
   /**
    * Asks for a job handed over back. `true`: it never began and never will; the pool has it
-   * again. `false`: it began (`source.started` has been called before this returns).
+   * again. `false`: it began; when `cancelling`, `source.started` has been called before this
+   * returns; otherwise it may come a little later (the Piscina executor reports a begin only once
+   * the job before it on its thread has stopped), and the job stays handed over until then.
    * `cancelling`: the job will never be handed over again. Otherwise an executor that cannot
    * send a job twice (its input was transferred away) may refuse, and say it began: it sends
    * such a job only where it begins at once.

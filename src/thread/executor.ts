@@ -312,6 +312,16 @@ export class ThreadExecutor implements Executor {
   }
 
   takeBack(job: ExecutorJob, cancelling: boolean): boolean {
+    if (this.#claimBack(job, cancelling)) return true;
+    // It began. A begin held back for the job before it on its thread is reported when that one
+    // stops, as it would have been; only a cancel needs to know now (it stops the job at once).
+    const post = this.#postOf.get(job);
+    if (post !== undefined && cancelling) this.#releaseStart(post);
+    return false;
+  }
+
+  /** takeBack without telling the pool of a begin found on the way (it learns as it would have). */
+  #claimBack(job: ExecutorJob, cancelling: boolean): boolean {
     // Gathered into a batch not yet posted: it never leaves.
     if (this.#gathering.delete(job)) return true;
     const post = this.#postOf.get(job);
@@ -332,8 +342,6 @@ export class ThreadExecutor implements Executor {
       }
       this.#begun(post);
     }
-    // It began: the pool must know before this returns, even if the job before it has not stopped.
-    this.#releaseStart(post);
     return false;
   }
 
@@ -493,8 +501,29 @@ export class ThreadExecutor implements Executor {
     else queueMicrotask(look);
   }
 
-  /** Reports every post that began since the last look (and the stored results before them). */
+  /**
+   * Reports every post that began since the last look (and the stored results before them), in
+   * the order they began: a thread may run its tasks in another order than they were made (one
+   * waited in Piscina's queue while a later one was placed), and a job reported begun before the
+   * one its thread ran first would count as running beside it.
+   */
   #scan(): void {
+    const seen: { task: Task; index: number; post: Post; at: number }[] = [];
+    for (const task of this.#tasks) {
+      const posts = task.posts;
+      for (let index = task.next; index < posts.length; index++) {
+        const post = posts[index]!;
+        if (post.state !== 'sent') continue;
+        if (post.load(Word.claim) !== Claim.begun) break;
+        seen.push({ task, index, post, at: timesOf(post.block)[post.slot % slotsPerBlock]! });
+      }
+    }
+    if (seen.length > 1) seen.sort((a, b) => a.at - b.at);
+    for (const { task, index, post } of seen) {
+      // The thread moved past the post before this one: it ends before this one begins.
+      if (index >= 1) this.#harvest(task.posts[index - 1]!);
+      this.#begun(post);
+    }
     for (const task of this.#tasks) this.#scanTask(task);
   }
 
@@ -648,7 +677,7 @@ export class ThreadExecutor implements Executor {
       if (!behind) continue;
       const waiting = task.posts.slice(task.next).filter((post) => post.state === 'sent' && !post.job.promoted && !transfers(post.job));
       const back: ExecutorJob[] = [];
-      for (const post of waiting) if (this.takeBack(post.job, false)) back.push(post.job);
+      for (const post of waiting) if (this.#claimBack(post.job, false)) back.push(post.job);
       if (back.length > 0) {
         this.#post(back);
         return;
