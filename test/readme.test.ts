@@ -38,6 +38,7 @@ test('every code block of the README tour runs', async (t) => {
     t.regex(tour, /sum of squares: 30/);
     t.regex(tour, /\[ 'rejected', 'rejected' \]/);
     t.regex(outputs[1], /^true$/m);
+    t.regex(outputs[2], /^report of min\(ast\)$/m);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
