@@ -37,8 +37,9 @@ type PiscinaLoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof 
 type PiscinaTask = Parameters<PiscinaLoadBalancer>[0];
 type PiscinaWorker = Parameters<PiscinaLoadBalancer>[1][number];
 
-// entry.ts under tsx, entry.js once built: the entry sits next to this file, with its extension.
-const threadEntry = fileURLToPath(new URL(`./entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+// entry.ts under tsx (whose require hook compiles it); once built, entry-loader.cjs, which
+// imports entry.js (see there why Piscina must not require() an ES module).
+const threadEntry = fileURLToPath(new URL(extname(fileURLToPath(import.meta.url)) === '.ts' ? './entry.ts' : './entry-loader.cjs', import.meta.url));
 
 /** ms after which a batch stops at the next job boundary; the jobs it did not reach go back. */
 const batchBudget = 1;
