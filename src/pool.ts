@@ -211,10 +211,12 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   /** The handed job that goes last (promoted ones aside); `undefined`: not known, look again. */
   #lastHanded: Dispatch | undefined;
   /**
-   * The jobs waiting for each dependency (`after`), with the place of the dependency among theirs:
-   * one `onDone` per dependency, however many wait for it.
+   * The jobs waiting for each dependency (`after`): one, or a list (a job listed twice, for a
+   * dependency given twice). One `onDone` per dependency, however many wait for it.
    */
-  readonly #waiting = new Map<JobHandle, { dispatches: Dispatch[]; places: number[] }>();
+  readonly #waiting = new Map<JobHandle, Dispatch | Dispatch[]>();
+  /** One callback for every dependency (onDone gives it the handle): no closure per dependency. */
+  readonly #onDependencyDone = (dependency: JobHandle): void => this.#dependencyDone(dependency);
   /** Jobs whose input function's promise is pending. */
   readonly #building = new Set<Dispatch>();
   /** Set by the user; `undefined`: the executor's capacity. */
@@ -803,14 +805,15 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         dispatch.pending--;
         continue;
       }
-      let waiting = this.#waiting.get(dependency);
+      const waiting = this.#waiting.get(dependency);
       if (waiting === undefined) {
-        waiting = { dispatches: [], places: [] };
-        this.#waiting.set(dependency, waiting);
-        dependency.onDone(() => this.#dependencyDone(dependency));
+        this.#waiting.set(dependency, dispatch);
+        dependency.onDone(this.#onDependencyDone);
+      } else if (Array.isArray(waiting)) {
+        waiting.push(dispatch);
+      } else {
+        this.#waiting.set(dependency, [waiting, dispatch]);
       }
-      waiting.dispatches.push(dispatch);
-      waiting.places.push(index);
     }
     // All were fulfilled already: it goes on as if it had none.
     if (dispatch.pending === 0) this.#unblock(dispatch, 'idle');
@@ -846,9 +849,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     const outcome = dependency.outcome!;
     let error: DependencyError | undefined;
     let joined = false;
-    const { dispatches, places } = waiting;
-    for (let index = 0; index < dispatches.length; index++) {
-      const dispatch = dispatches[index]!;
+    const dispatches = Array.isArray(waiting) ? waiting : [waiting];
+    for (const dispatch of dispatches) {
       if (dispatch.phase !== 'blocked') continue;
       const settledWillDo = (dispatch.handle.options as SubmitOptions).afterSettled === true;
       if (outcome.status === 'rejected' && !settledWillDo) {
@@ -857,7 +859,13 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         this.#failUnstarted(dispatch, error);
         continue;
       }
-      if (dispatch.results !== undefined) dispatch.results[places[index]!] = settledWillDo ? outcome : (outcome as { value: unknown }).value;
+      // An input function gets it wherever the dependency stands among its own (once or more).
+      const results = dispatch.results;
+      if (results !== undefined) {
+        const given = settledWillDo ? outcome : (outcome as { value: unknown }).value;
+        const dependencies = dispatch.dependencies!;
+        for (let place = 0; place < dependencies.length; place++) if (dependencies[place] === dependency) results[place] = given;
+      }
       if (--dispatch.pending > 0) continue;
       this.#unblock(dispatch, 'idle');
       const handle = dispatch.handle;
@@ -1026,8 +1034,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         this.#emitDone(handle);
       }
       for (const dispatch of [...this.#building]) this.#cancel(dispatch.handle, 'cancelled', reason);
-      for (const { dispatches } of [...this.#waiting.values()]) {
-        for (const dispatch of dispatches) if (dispatch.phase === 'blocked') this.#cancel(dispatch.handle, 'cancelled', reason);
+      for (const waiting of [...this.#waiting.values()]) {
+        for (const dispatch of Array.isArray(waiting) ? waiting : [waiting]) if (dispatch.phase === 'blocked') this.#cancel(dispatch.handle, 'cancelled', reason);
       }
       this.#cancellingAll = false;
     }

@@ -247,3 +247,16 @@ test('the dependants of one failed job share its DependencyError; the after arra
   other.cancel();
   await pool.close();
 });
+
+test('a dependency listed twice counts once per place: the input function gets its result at both', async (t) => {
+  const { pool, finish } = manualPool(4);
+  const a = pool.submit('a');
+  const b = pool.submit('b');
+  const sum = pool.submit((x: string, y: string, z: string) => `${x}${y}${z}`, { after: [a, b, a] });
+  await finish('a', 'A');
+  t.is(sum.state, 'queued');
+  await finish('b', 'B');
+  await finish('ABA', 'done');
+  t.is(await sum, 'done');
+  await pool.close();
+});
