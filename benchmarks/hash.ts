@@ -241,9 +241,10 @@ export const hash: Benchmark = {
         });
         if (testCase.folder === 'tree') {
           targets.push({
-            target: `${testCase.name}: lazypool hash <= 0.8x the wall time of xargs -P${threads} sha256sum`,
-            measured: `${formatRatio(ratio(ours, parallel))} (${formatRatio(ratio(ours, serial))} of sha256sum)`,
-            met: ratio(ours, parallel) <= 0.8,
+            // Issue 12's target is against sha256sum; it aims at xargs -P2, reported beside it.
+            target: `${testCase.name}: lazypool hash <= 0.8x the wall time of sha256sum (aiming at xargs -P${threads} sha256sum)`,
+            measured: `${formatRatio(ratio(ours, serial))} of sha256sum; ${formatRatio(ratio(ours, parallel))} of xargs -P${threads}`,
+            met: ratio(ours, serial) <= 0.8,
           });
         } else {
           targets.push({
