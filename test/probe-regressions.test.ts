@@ -118,3 +118,36 @@ test('input functions that never settle hold their building slots, not the queue
   hung[1]!.cancel();
   await pool.close();
 });
+
+test('jobs running never outnumber the concurrency through setPriority storms over mixed jobs (batched, async, large results, input functions)', async (t) => {
+  const pool = jobsPool({ maxThreads: 2, minThreads: 2 });
+  let most = 0;
+  const look = () => (most = Math.max(most, pool.stats.running));
+  pool.on('start', look);
+  const big = 'x'.repeat(300);
+  let settled = 0;
+  for (let round = 0; round < 12; round++) {
+    const handles = [];
+    for (let index = 0; index < 300; index++) {
+      const kind = index % 4;
+      const handle =
+        kind === 0
+          ? pool.submit(big + index)
+          : kind === 1
+            ? pool.submit(index, { name: 'double', priority: index % 3 })
+            : kind === 2
+              ? pool.submit(index, { name: 'asyncDouble' })
+              : pool.submit(() => ({ a: big }));
+      handles.push(handle.onStart(look));
+    }
+    for (let change = 0; change < 200; change++) {
+      handles[(change * 7919 + round * 31) % handles.length]!.setPriority((change * 13 + round) % 5);
+      if (change % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const outcomes = await Promise.allSettled(handles);
+    settled += outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
+  }
+  t.is(settled, 12 * 300, 'every job fulfilled');
+  t.true(most <= 2, `${most} jobs running at once on 2 threads`);
+  await pool.close();
+});

@@ -80,6 +80,8 @@ class Post {
   flushed = false;
   /** Begun, but reported only once the job before it on its thread has stopped (see #begun). */
   startsAfter: Post | undefined = undefined;
+  /** It stopped while its begin was held back: told to the pool right after the begin. */
+  stopsAfterStart: { failed: boolean; value: unknown } | undefined = undefined;
 
   constructor(job: ExecutorJob, slot: number, block: Int32Array) {
     this.job = job;
@@ -509,15 +511,23 @@ export class ThreadExecutor implements Executor {
    * one its thread ran first would count as running beside it.
    */
   #scan(): void {
-    const seen: { task: Task; index: number; post: Post; at: number }[] = [];
-    for (const task of this.#tasks) {
-      const posts = task.posts;
-      for (let index = task.next; index < posts.length; index++) {
-        const post = posts[index]!;
-        if (post.state !== 'sent') continue;
-        if (post.load(Word.claim) !== Claim.begun) break;
-        seen.push({ task, index, post, at: timesOf(post.block)[post.slot % slotsPerBlock]! });
+    let seen: { task: Task; index: number; post: Post; at: number }[] = [];
+    // A consistent look: a thread that claims a job while the claims are read could show a later
+    // claim of its own and not the earlier one. Every claim bumps its block's count before the
+    // thread claims anything else, so an unchanged total means none was missed in between.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const total = this.#begunTotal();
+      seen = [];
+      for (const task of this.#tasks) {
+        const posts = task.posts;
+        for (let index = task.next; index < posts.length; index++) {
+          const post = posts[index]!;
+          if (post.state !== 'sent') continue;
+          if (post.load(Word.claim) !== Claim.begun) break;
+          seen.push({ task, index, post, at: timesOf(post.block)[post.slot % slotsPerBlock]! });
+        }
       }
+      if (this.#begunTotal() === total) break;
     }
     if (seen.length > 1) seen.sort((a, b) => a.at - b.at);
     for (const { task, index, post } of seen) {
@@ -526,6 +536,13 @@ export class ThreadExecutor implements Executor {
       this.#begun(post);
     }
     for (const task of this.#tasks) this.#scanTask(task);
+  }
+
+  /** Begins counted so far, over every block. */
+  #begunTotal(): number {
+    let total = 0;
+    for (const block of this.#blocks) total += Atomics.load(block, Control.begun);
+    return total;
   }
 
   #scanTask(task: Task): void {
@@ -580,6 +597,11 @@ export class ThreadExecutor implements Executor {
     post.startsAfter = undefined;
     this.#startNext.delete(before);
     this.#reportStart(post);
+    const stop = post.stopsAfterStart;
+    if (stop !== undefined) {
+      post.stopsAfterStart = undefined;
+      this.#stopped(post, stop.failed, stop.value);
+    }
   }
 
   /** A batch's job whose result is stored: it ends now, without waiting for its batch. */
@@ -747,8 +769,12 @@ export class ThreadExecutor implements Executor {
 
   #stopped(post: Post, failed: boolean, value: unknown): void {
     if (post.state === 'finished') return;
-    // Its start was held back for the job before it, which has not stopped yet: it began all the same.
-    this.#releaseStart(post);
+    // Its begin is held back for the job before it on its thread, whose result is still on its way:
+    // it stops right after it is reported begun, so that the jobs running never outnumber the places.
+    if (post.startsAfter !== undefined) {
+      post.stopsAfterStart = { failed, value };
+      return;
+    }
     this.#forget(post, 'finished');
     post.graceTimer?.clear();
     this.#releaseSlot(post);
