@@ -31,7 +31,6 @@ export class JobGroup<H extends JobHandle<any, any, any> = JobHandle, T = unknow
   /** Each job in submission order: its handle until it settles, then only its outcome. */
   readonly #entries: (PoolHandle<H, T, any> | Settled<T>)[] = [];
   #state: 'open' | 'closed' | 'cancelled' = 'open';
-  #unsettled = 0;
 
   constructor(pool: Submitter<H>, options?: GroupOptions) {
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw new TypeError(`group options must be an object, got ${typeof options}`);
@@ -57,11 +56,9 @@ export class JobGroup<H extends JobHandle<any, any, any> = JobHandle, T = unknow
     observe(handle);
     const index = this.#entries.length;
     this.#entries.push(handle);
-    this.#unsettled++;
     handle.onDone(() => {
       const outcome = handle.outcome! as JobOutcome<T>;
       this.#entries[index] = new Settled(outcome);
-      this.#unsettled--;
       if (this.#failFast && outcome.status === 'rejected' && !(outcome.reason instanceof CancelledError) && this.#state !== 'cancelled') this.cancel(outcome.reason);
     });
     return handle;
@@ -69,12 +66,13 @@ export class JobGroup<H extends JobHandle<any, any, any> = JobHandle, T = unknow
 
   /** The group's unsettled handles, in submission order (a settled job's handle is not kept). */
   get handles(): readonly PoolHandle<H, T, any>[] {
-    return this.#entries.filter((entry): entry is PoolHandle<H, T, any> => !(entry instanceof Settled));
+    // Read from the handles themselves: one settled a moment ago counts as settled at once.
+    return this.#entries.filter((entry): entry is PoolHandle<H, T, any> => !(entry instanceof Settled) && entry.outcome === undefined);
   }
 
   /** How many of the group's jobs have not settled. */
   get pending(): number {
-    return this.#unsettled;
+    return this.handles.length;
   }
 
   /** Cancels every unsettled job of the group, and the group takes no more; returns how many this call cancelled. */

@@ -16,6 +16,7 @@ import {
   JobHandle,
   assignPriority,
   markRunning,
+  observe,
   ownerKey,
   ownerOf,
   runningJobOf,
@@ -215,6 +216,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * dependency given twice). One `onDone` per dependency, however many wait for it.
    */
   readonly #waiting = new Map<JobHandle, Dispatch | Dispatch[]>();
+  readonly #dependencyErrors = new WeakMap<JobHandle, DependencyError>();
   /** One callback for every dependency (onDone gives it the handle): no closure per dependency. */
   readonly #onDependencyDone = (dependency: JobHandle): void => this.#dependencyDone(dependency);
   /** Jobs whose input function's promise is pending. */
@@ -777,8 +779,10 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     const settledWillDo = (handle.options as SubmitOptions).afterSettled === true;
     const failed = settledWillDo ? undefined : dependencies.find((dependency) => dependency.outcome?.status === 'rejected');
     if (failed !== undefined) {
+      // Its failure is this job's to report now (as a DependencyError): not an unhandled rejection.
+      observe(failed);
       this.#rejected++;
-      settle(handle, 'rejected', new DependencyError(failed, (failed.outcome as { reason: unknown }).reason, failed.id));
+      settle(handle, 'rejected', this.#dependencyError(failed));
       this.#emitDone(handle);
       return false;
     }
@@ -854,7 +858,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       if (dispatch.phase !== 'blocked') continue;
       const settledWillDo = (dispatch.handle.options as SubmitOptions).afterSettled === true;
       if (outcome.status === 'rejected' && !settledWillDo) {
-        error ??= new DependencyError(dependency, outcome.reason, dependency.id);
+        error ??= this.#dependencyError(dependency);
         this.#unblock(dispatch);
         this.#failUnstarted(dispatch, error);
         continue;
@@ -874,6 +878,16 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       joined = true;
     }
     if (joined || error !== undefined) this.#pump();
+  }
+
+  /** The one DependencyError of a failed dependency, shared by every job waiting for it, now or later. */
+  #dependencyError(dependency: JobHandle): DependencyError {
+    let error = this.#dependencyErrors.get(dependency);
+    if (error === undefined) {
+      error = new DependencyError(dependency, (dependency.outcome as { reason: unknown }).reason, dependency.id);
+      this.#dependencyErrors.set(dependency, error);
+    }
+    return error;
   }
 
   /** The job no longer waits for its dependencies: it goes on (`idle`) or is gone (`stopped`). */

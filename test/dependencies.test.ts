@@ -260,3 +260,25 @@ test('a dependency listed twice counts once per place: the input function gets i
   t.is(await sum, 'done');
   await pool.close();
 });
+
+test('a dependency that failed already is reported through its dependants, never as an unhandled rejection, and they share its DependencyError', async (t) => {
+  const closed = new Pool({ concurrency: 1, run: (input: unknown) => input });
+  await closed.close();
+  const refused = closed.submit(1);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const { pool } = manualPool(2);
+    const first = pool.submit('x', { after: [refused] });
+    const second = pool.submit('y', { after: [refused] });
+    const error = await t.throwsAsync(first, { instanceOf: DependencyError });
+    t.is(await t.throwsAsync(second), error);
+    t.true(error!.cause instanceof Error);
+    await new Promise((resolve) => setImmediate(resolve));
+    t.deepEqual(unhandled, []);
+    await pool.close();
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

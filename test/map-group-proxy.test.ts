@@ -167,6 +167,9 @@ test('a group cancels its unsettled jobs and reports every outcome once all have
   t.is(await done, 8);
   await latches.started(0);
   t.is(group.cancel('shutting down'), 2);
+  // Settled now, and so no longer the group's to hold, before any callback has run.
+  t.deepEqual(group.handles, []);
+  t.is(group.pending, 0);
   t.is(running.state, 'cancelled');
   t.is(queued.state, 'cancelled');
   const outcomes = await group.settled();
