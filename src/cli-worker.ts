@@ -21,7 +21,7 @@ Options:
   -h, --help             print this help and exit
 
 SIGTERM or SIGINT: takes no more jobs, lets the running ones finish, and exits; a second one
-cancels the running jobs (their handles reject with CancelledError).
+cancels the running jobs (their handles reject with the worker's CancelledError).
 
 Needs the packages bullmq and ioredis: npm install bullmq ioredis
 `;

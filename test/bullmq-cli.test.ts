@@ -164,3 +164,30 @@ test('SIGTERM to a worker with a running job: it takes no new job, lets the runn
   await second.waitFor(/serving/);
   t.is(await next, 'next');
 });
+
+test("a second SIGTERM cancels the running job (it sees cancelled(), its handle rejects with the worker's CancelledError) and the worker exits 0", async (t) => {
+  const redis = await redisFor(t);
+  const queue = `cli-${randomUUID()}`;
+  const worker = cli(t, ['worker', '--redis', redis.url, '--queue', queue, '--threads', '1', remoteJobsPath]);
+  await worker.waitFor(/serving/);
+  const pool = poolFor(t, redis, queue);
+  const marks = await Marks.create();
+  t.teardown(async () => {
+    marks.releaseAll();
+    await marks.remove();
+  });
+  const job = pool.submit(marks.mark('job'), { name: 'gate' });
+  t.is(await began(job), 'began');
+  await waitFor(() => marks.started('job'), 'the job to leave job.started');
+  worker.child.kill('SIGTERM');
+  await worker.waitFor(/SIGTERM: finishing 1 running job/);
+  worker.child.kill('SIGTERM');
+  // Never released: only the cancel can end it.
+  // The worker's own CancelledError, as it travels (by name: the class is the worker's).
+  const error = await t.throwsAsync(job);
+  t.is(error!.name, 'CancelledError');
+  t.regex(error!.message, /the worker is shutting down/);
+  t.is(job.state, 'rejected');
+  await waitFor(() => marks.sawCancel('job'), 'the job to see cancelled()');
+  t.deepEqual(await exitOf(worker), { code: 0, signal: null });
+});

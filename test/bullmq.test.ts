@@ -266,3 +266,23 @@ function show(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+test('promoted jobs keep the bound too: each takes the place in Redis of a job not promoted, which goes back to the pool and still runs once', async (t) => {
+  const { pool, client, key } = await startCluster(t, { workers: 1, threads: 2 });
+  const marks = await marksFor(t);
+  const capacity = pool.concurrency;
+  const gates = Array.from({ length: capacity }, (_, i) => pool.submit(marks.mark(`gate${i}`), { name: 'gate' }));
+  for (const gate of gates) t.is(await began(gate), 'began');
+  const waiting = Array.from({ length: 300 }, (_, i) => pool.submit(i, { name: 'double' }));
+  for (const handle of waiting) handle.promote();
+  let most = 0;
+  for (let sample = 0; sample < 20; sample++) {
+    const replies = (await client.multi().llen(key('wait')).zcard(key('prioritized')).exec())!;
+    most = Math.max(most, Number(replies[0][1]) + Number(replies[1][1]));
+    await delay(5);
+  }
+  t.true(most <= 2 * capacity, `Redis held ${most} jobs not begun, with ${capacity} slots busy and 300 promoted`);
+  for (const gate of gates) marks.release((gate.input as Mark).tag);
+  t.deepEqual(await Promise.all(waiting), waiting.map((_, i) => 2 * i));
+  t.like(pool.stats, { fulfilled: 300 + capacity, rejected: 0, cancelled: 0 });
+});

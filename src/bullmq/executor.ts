@@ -99,6 +99,8 @@ export class BullmqExecutor implements Executor {
   #subscriber: RedisType | undefined;
   #ready = false;
   #closed = false;
+  #waking = false;
+  #wakeAgain = false;
   #failure: Error | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
   #checking = false;
@@ -175,12 +177,49 @@ export class BullmqExecutor implements Executor {
 
   wake(): void {
     if (!this.#ready || this.#closed) return;
-    const source = this.#source!;
+    // Giving a job back (below) wakes this again from inside: the loop here goes on instead.
+    if (this.#waking) {
+      this.#wakeAgain = true;
+      return;
+    }
+    this.#waking = true;
+    try {
+      const source = this.#source!;
+      for (this.#wakeAgain = true; this.#wakeAgain; ) {
+        this.#wakeAgain = false;
+        this.#handOver(source);
+      }
+    } finally {
+      this.#waking = false;
+    }
+  }
+
+  /** Takes what there is room for. */
+  #handOver(source: JobSource): void {
     for (;;) {
-      const job = source.take(this.#room() <= 0);
-      if (job === undefined) break;
+      if (this.#room() > 0) {
+        const job = source.take();
+        if (job === undefined) return;
+        this.#hand(job);
+        continue;
+      }
+      // No room: a promoted job still goes, in place of the last job handed over that is not
+      // promoted and has not begun (it goes back to the pool), so that Redis never holds more
+      // than the workers' free capacity plus the margin.
+      const displaced = this.#displaceable();
+      if (displaced === undefined) return;
+      const job = source.take(true);
+      if (job === undefined) return;
+      this.#giveBackUnbegun(displaced);
       this.#hand(job);
     }
+  }
+
+  /** The last job handed over that is not promoted and has not begun, if any. */
+  #displaceable(): Remote | undefined {
+    let last: Remote | undefined;
+    for (const remote of this.#remotes.values()) if (!remote.begun && !remote.job.promoted && !remote.stopping) last = remote;
+    return last;
   }
 
   /** How many more jobs may be handed over (not counting promoted ones, which go past it). */
@@ -349,18 +388,27 @@ export class BullmqExecutor implements Executor {
     const remote = this.#remoteOf.get(job);
     if (remote === undefined) return true;
     if (remote.begun) return false;
-    this.#forget(remote);
-    if (!remote.pending) {
-      // In Redis: a ghost, refused to any worker that asks; removed if still waiting.
-      this.#ghosts.set(remote.id, performance.now());
-      this.#queue!.remove(remote.id).then(
-        (removed) => {
-          if (removed === 1 && this.#ghosts.delete(remote.id)) this.wake();
-        },
-        () => {},
-      );
-    }
+    this.#withdraw(remote);
     return true;
+  }
+
+  /** A job not begun is this executor's no more: if in Redis, a ghost, refused to any worker that asks, removed if still waiting. */
+  #withdraw(remote: Remote): void {
+    this.#forget(remote);
+    if (remote.pending) return;
+    this.#ghosts.set(remote.id, performance.now());
+    this.#queue!.remove(remote.id).then(
+      (removed) => {
+        if (removed === 1 && this.#ghosts.delete(remote.id)) this.wake();
+      },
+      () => {},
+    );
+  }
+
+  /** Gives a job not begun back to the pool, where it waits in its place again. */
+  #giveBackUnbegun(remote: Remote): void {
+    this.#withdraw(remote);
+    this.#source!.returned(remote.job);
   }
 
   stop(job: ExecutorJob): void {

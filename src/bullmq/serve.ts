@@ -151,6 +151,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
       },
     });
     running.set(jobId, handle);
+    if (cancelAll) handle.cancel('the worker is shutting down');
     const onAbort = (): void => void handle.cancel('cancelled by BullMQ');
     signal?.addEventListener('abort', onAbort);
     try {
@@ -210,6 +211,8 @@ export async function serve(options: ServeOptions): Promise<Server> {
   void worker.run().catch(() => {});
 
   let closing: Promise<void> | undefined;
+  /** close({ cancelRunning: true }) was called: jobs given the go-ahead from now on are cancelled too. */
+  let cancelAll = false;
   return {
     capacity,
     id,
@@ -217,14 +220,17 @@ export async function serve(options: ServeOptions): Promise<Server> {
       return running.size;
     },
     close({ cancelRunning = false } = {}) {
+      // A later call may still cancel what runs (the second SIGTERM), while the first finishes closing.
+      if (cancelRunning) {
+        cancelAll = true;
+        for (const handle of running.values()) handle.cancel('the worker is shutting down');
+      }
       closing ??= (async () => {
         clearInterval(registration);
         await side!.zrem(names.workers, member).catch(() => {});
-        if (cancelRunning) for (const handle of running.values()) handle.cancel('the worker is shutting down');
-        // Jobs not yet given the go-ahead are dropped unrun: their submitting processes hand them out again.
-        const closingWorker = worker.close();
-        for (const answer of [...asking.values()]) answer(false);
-        await closingWorker;
+        // Jobs asking for the go-ahead get their answer (a round trip): only the submitting process
+        // decides whether they begin. A yes runs them, as running jobs, before the worker closes.
+        await worker.close();
         await pool.close();
         await subscriber!.quit().catch(() => subscriber!.disconnect());
         await side!.quit().catch(() => side!.disconnect());
