@@ -172,3 +172,18 @@ test('Redis not reachable when the pool starts, then up: whatever was submitted 
   );
   t.deepEqual(late, { value: 42 }, 'a job submitted once Redis is up runs');
 });
+
+test('a submitting process busy for longer than askTimeout loses no job: the worker drops the jobs it asked about, and those the late yes made running go to Redis again and run once', async (t) => {
+  const { pool } = await startCluster(t, { workers: 1, serve: { askTimeout: 150 }, executor: { checkInterval: 200 } });
+  const handles = Array.from({ length: 6 }, (_, i) => pool.submit(i, { name: 'double' }));
+  // Added to Redis on the next turn; then this process blocks while the worker asks and gives up.
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const until = Date.now() + 600;
+  while (Date.now() < until) {
+    // Busy: the go-ahead requests wait unanswered.
+  }
+  const outcomes = await within(Promise.allSettled(handles), 20_000, 'the jobs');
+  t.deepEqual(outcomes, handles.map((_, i) => ({ status: 'fulfilled', value: 2 * i })));
+  t.like(pool.stats, { fulfilled: 6, rejected: 0 });
+});

@@ -70,6 +70,10 @@ class Remote {
   heard = performance.now();
   /** What goes to Redis, until it has gone. */
   data: JobData | undefined;
+  /** What went: kept while the job is in Redis, in case it must go again (see #sendAgain). */
+  dataSent: JobData | undefined;
+  /** A worker asked and was told yes. */
+  approved = false;
 
   constructor(job: ExecutorJob, id: string) {
     this.job = job;
@@ -262,6 +266,7 @@ export class BullmqExecutor implements Executor {
       remote.heard = now;
       const data = remote.data!;
       remote.data = undefined;
+      remote.dataSent = data;
       return {
         name: jobName(remote.job.name),
         data,
@@ -287,9 +292,11 @@ export class BullmqExecutor implements Executor {
     const id = message.slice(space + 1);
     const remote = this.#remotes.get(id);
     let yes = false;
-    if (remote !== undefined && !remote.pending && !remote.begun && !this.#closed) {
+    if (remote !== undefined && !remote.pending && !remote.approved && !remote.stopping && !this.#closed) {
       remote.heard = performance.now();
-      this.#begin(remote);
+      remote.approved = true;
+      // A job sent again (see #onReply) is running already.
+      if (!remote.begun) this.#begin(remote);
       yes = true;
     } else {
       // A ghost: its worker drops it, unrun.
@@ -334,7 +341,11 @@ export class BullmqExecutor implements Executor {
       // Dropped by its worker before it began: it waited in vain for a yes (this process was slow
       // to answer, or the answer was lost), or it was cancelled first.
       if (!remote.begun) return this.#giveBack(remote);
-      return this.#end(remote, true, remote.stopping ? new CancelledError() : new Error(`job ${remote.job.id} was dropped by its worker before it began: the go-ahead from this process came too late`));
+      if (remote.stopping) return this.#end(remote, true, new CancelledError());
+      // Its worker stopped waiting before this process's yes reached it (this process was busy
+      // for longer than askTimeout): it never ran, and it is `running` here already. It goes to
+      // Redis again, and the next worker that asks is told yes.
+      return this.#sendAgain(remote);
     }
     try {
       if (typeof v === 'string') return this.#end(remote, false, decode(v));
@@ -343,6 +354,18 @@ export class BullmqExecutor implements Executor {
       return this.#end(remote, true, new Error(`job ${remote.job.id}: its reply could not be read: ${(error as Error).message}`, { cause: error }));
     }
     this.#end(remote, true, new Error(`job ${remote.job.id} came back from ${this.#where} with a reply lazypool does not know`));
+  }
+
+  #sendAgain(remote: Remote): void {
+    this.#remotes.delete(remote.id);
+    const again = new Remote(remote.job, `${this.#mark}.${++this.#sent}`);
+    again.begun = true;
+    again.data = remote.dataSent;
+    again.dataSent = remote.dataSent;
+    this.#remotes.set(again.id, again);
+    this.#remoteOf.set(again.job, again);
+    if (this.#batch.length === 0) setImmediate(this.#flush);
+    this.#batch.push(again);
   }
 
   #onFailed(id: string, reason: string): void {
