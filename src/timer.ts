@@ -25,3 +25,14 @@ export class Timer {
     this.#timeout = undefined;
   }
 }
+
+/** `promise`, or a rejection with `message` once `ms` have passed without it settling. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, message = `no answer within ${ms} ms`): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

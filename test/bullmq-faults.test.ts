@@ -8,7 +8,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { CancelledError, type JobHandle } from '../src/index.js';
 import { startCluster } from './fixtures/bullmq-worker.js';
-import { began, Marks, waitFor } from './fixtures/executor-contract.js';
+import { began, Marks, waitFor, within } from './fixtures/executor-contract.js';
 import type { Place } from './fixtures/remote-jobs.js';
 
 async function marksFor(t: ExecutionContext): Promise<Marks> {
@@ -18,21 +18,6 @@ async function marksFor(t: ExecutionContext): Promise<Marks> {
     await marks.remove();
   });
   return marks;
-}
-
-/** Resolves with the promise's value, or rejects saying `what` did not finish within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Counts how often each handle settles, by onDone and by the pool's 'done' event. */

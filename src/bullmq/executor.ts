@@ -30,8 +30,9 @@ import type { ConnectionOptions, Job, Queue as QueueType, QueueEvents as QueueEv
 import type { Redis as RedisType } from 'ioredis';
 import { CancelledError } from '../errors.js';
 import type { Executor, ExecutorJob, JobSource } from '../executor.js';
-import { Timer } from '../timer.js';
-import { decode, decodeError, defaultMaxInputBytes, encode, isMovable, jobName, keys, type JobData, wireVersion } from './wire.js';
+import { Timer, withTimeout } from '../timer.js';
+import { transfers } from '../thread/replies.js';
+import { decode, decodeError, defaultMaxInputBytes, encode, jobName, keys, type JobData, wireVersion } from './wire.js';
 import { loadBullmq, sideClient } from './load.js';
 
 export interface BullmqExecutorOptions {
@@ -555,7 +556,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 
 /** The input, encoded; or why it cannot travel. */
 function refuse(job: ExecutorJob, maxInputBytes: number): string | Error {
-  if (job.transferList !== undefined || safely(() => isMovable(job.input))) {
+  if (transfers(job)) {
     return new TypeError(`job ${job.id}: a transferred input (move(), transferList) cannot travel through Redis`);
   }
   let text: string;
@@ -566,24 +567,6 @@ function refuse(job: ExecutorJob, maxInputBytes: number): string | Error {
   }
   if (text.length > maxInputBytes) return new RangeError(`job ${job.id}'s input is ${text.length} bytes encoded, more than maxInputBytes (${maxInputBytes})`);
   return text;
-}
-
-function safely(check: () => boolean): boolean {
-  try {
-    return check();
-  } catch {
-    return false;
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 type Checked = Required<Omit<BullmqExecutorOptions, 'capacity' | 'margin'>> & { capacity: number | undefined; margin: number | undefined };

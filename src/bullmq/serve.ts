@@ -29,6 +29,7 @@ import type { Redis as RedisType } from 'ioredis';
 import { Pool } from '../pool.js';
 import type { JobHandle } from '../handle.js';
 import type { PoolOptions } from '../options.js';
+import { withTimeout } from '../timer.js';
 import { loadBullmq, sideClient } from './load.js';
 import { defaultMaxInputBytes, encode, encodeError, keys, markOf, readJob, type Reply, type Report } from './wire.js';
 
@@ -261,14 +262,4 @@ async function checkModule(path: string): Promise<void> {
   } catch (error) {
     throw new Error(`the worker module ${path} does not load: ${(error as Error)?.message ?? String(error)}`, { cause: error });
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -53,11 +53,6 @@ export function decodeError(text: string): unknown {
   return revive(deserialize(Buffer.from(text, 'base64')) as TransportedError);
 }
 
-/** Whether `value` is wrapped by `move()` (Piscina's registered symbols). */
-export function isMovable(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && Symbol.for('Piscina.transferable') in value && Symbol.for('Piscina.valueOf') in value;
-}
-
 /** The BullMQ job name for an export (`undefined`: the default export). */
 export function jobName(name: string | undefined): string {
   return name ?? 'default';

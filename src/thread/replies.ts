@@ -15,8 +15,8 @@
 import { types } from 'node:util';
 // Piscina's own symbols (registered, so equal in every thread), named here rather than imported:
 // importing 'piscina' would load its whole main module into every thread at start-up.
-const transferableSymbol = Symbol.for('Piscina.transferable');
-const valueSymbol = Symbol.for('Piscina.valueOf');
+export const transferableSymbol = Symbol.for('Piscina.transferable');
+export const valueSymbol = Symbol.for('Piscina.valueOf');
 import { messages } from '../errors.js';
 
 /** A user error (or any thrown value) on its way back to the main thread. */
@@ -167,12 +167,34 @@ function flatCopy(value: object): object | undefined {
   return value;
 }
 
+/** What `move()` wraps: a value Piscina transfers rather than copies. */
+export interface Movable {
+  [transferableSymbol]: unknown;
+  [valueSymbol]: unknown;
+}
+
+/** Whether `value` is wrapped by `move()`. A Proxy's `has` trap may throw. */
+export function isMovable(value: unknown): value is Movable {
+  return typeof value === 'object' && value !== null && transferableSymbol in value && valueSymbol in value;
+}
+
+/** The job's input travels by transfer (`move()` or a transferList), not by copy. */
+export function transfers(job: { readonly transferList: unknown; readonly input: unknown }): boolean {
+  if (job.transferList !== undefined) return true;
+  try {
+    return isMovable(job.input);
+  } catch {
+    // A Proxy whose `has` trap throws: sent, it fails as it would have.
+    return false;
+  }
+}
+
 /** A `move()`d value that Piscina will transfer; an empty (possibly detached) buffer is tried first. */
 function isMoved(value: object): boolean {
   let moved: unknown;
   try {
-    if (!(transferableSymbol in value) || !(valueSymbol in value)) return false;
-    moved = (value as Record<symbol, unknown>)[valueSymbol];
+    if (!isMovable(value)) return false;
+    moved = value[valueSymbol];
   } catch {
     return false;
   }
