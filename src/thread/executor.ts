@@ -19,7 +19,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { Piscina, queueOptionsSymbol, transferableSymbol, valueSymbol } from 'piscina';
+import { Piscina, queueOptionsSymbol } from 'piscina';
 import { messages } from '../errors.js';
 import type { Executor, ExecutorJob, JobSource } from '../executor.js';
 import { progressChannelKey, type ProgressReceiver } from '../job-context.js';
@@ -29,7 +29,7 @@ import { Timer } from '../timer.js';
 import { BriefPolicy } from './brief.js';
 import type { BatchEnvelope, Envelope } from './entry.js';
 import { Claim, Control, newBlock, Outcome, slotsPerBlock, slotWord, slotWords, storedResultBytes, timesOf, Word } from './layout.js';
-import { isCloneError, isTransported, notCloneable, revive, workerExited } from './replies.js';
+import { isCloneError, isMovable, isTransported, notCloneable, revive, transferableSymbol, transfers, valueSymbol, workerExited } from './replies.js';
 import { readStored } from './store.js';
 import { UrgentFirstQueue } from './urgent-queue.js';
 
@@ -911,26 +911,6 @@ function modulePath(filename: string | URL): string {
     throw new RangeError(messages.option('filename', 'an absolute path, a file: URL string or a URL', filename));
   }
   return filename;
-}
-
-interface Movable {
-  [transferableSymbol]: unknown;
-  [valueSymbol]: unknown;
-}
-
-function isMovable(value: unknown): value is Movable {
-  return typeof value === 'object' && value !== null && transferableSymbol in value && valueSymbol in value;
-}
-
-/** The job's input travels by transfer (`move()` or a transferList), not by copy. */
-function transfers(job: ExecutorJob): boolean {
-  if (job.transferList !== undefined) return true;
-  try {
-    return isMovable(job.input);
-  } catch {
-    // A Proxy whose `has` trap throws: sent, it fails as it would have.
-    return false;
-  }
 }
 
 function isWorkerExit(error: unknown): boolean {
