@@ -534,8 +534,10 @@ export class ThreadExecutor implements Executor {
       // The thread moved past the post before this one: it ends before this one begins.
       if (index >= 1) this.#harvest(task.posts[index - 1]!);
       this.#begun(post);
+      if (task.next <= index) task.next = index + 1;
     }
-    for (const task of this.#tasks) this.#scanTask(task);
+    // A claim made since this look bumped its block's count past what the look read first
+    // (#watch): the next look reports it, in order.
   }
 
   /** Begins counted so far, over every block. */
