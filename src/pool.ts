@@ -27,6 +27,7 @@ import {
   settle,
   type HandleOptions,
   type HandleOwner,
+  type JobOutcome,
   type PoolHandle,
 } from './handle.js';
 
@@ -150,6 +151,11 @@ function inherit(dependencies: readonly JobHandle[], priority: number): void {
 /** Its input is a function not yet called: it needs a building slot to go. */
 function needsBuilding(handle: JobHandle): boolean {
   return typeof handle.input === 'function' && (runningJobOf(handle) as Dispatch | undefined)?.built !== true;
+}
+
+/** What an input function gets of a settled dependency: its result, or with afterSettled its outcome. */
+function givenToInput(outcome: JobOutcome<unknown>, settledWillDo: boolean): unknown {
+  return settledWillDo ? outcome : (outcome as { value: unknown }).value;
 }
 
 /** `a` goes before `b`: higher priority, then rank (submission order, or critical path first). */
@@ -805,7 +811,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       const dependency = dependencies[index]!;
       const outcome = dependency.outcome;
       if (outcome !== undefined && (settledWillDo || outcome.status === 'fulfilled')) {
-        if (dispatch.results !== undefined) dispatch.results[index] = settledWillDo ? outcome : (outcome as { value: unknown }).value;
+        if (dispatch.results !== undefined) dispatch.results[index] = givenToInput(outcome, settledWillDo);
         dispatch.pending--;
         continue;
       }
@@ -866,7 +872,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       // An input function gets it wherever the dependency stands among its own (once or more).
       const results = dispatch.results;
       if (results !== undefined) {
-        const given = settledWillDo ? outcome : (outcome as { value: unknown }).value;
+        const given = givenToInput(outcome, settledWillDo);
         const dependencies = dispatch.dependencies!;
         for (let place = 0; place < dependencies.length; place++) if (dependencies[place] === dependency) results[place] = given;
       }
