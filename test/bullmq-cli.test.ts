@@ -136,11 +136,12 @@ test('a worker module that does not exist, or does not load, is a clear error (e
   neverShows(t, broken, password);
 });
 
-test('SIGTERM to a worker with a running job: it takes no new job, lets the running one finish (the handle fulfils), and exits 0', async (t) => {
+/** A one-thread 'lazypool worker' on a private Redis, its pool, and a gate job running on it. */
+async function workerRunningAJob(t: ExecutionContext) {
   const redis = await redisFor(t);
   const queue = `cli-${randomUUID()}`;
-  const first = cli(t, ['worker', '--redis', redis.url, '--queue', queue, '--threads', '1', remoteJobsPath]);
-  await first.waitFor(/serving/);
+  const worker = cli(t, ['worker', '--redis', redis.url, '--queue', queue, '--threads', '1', remoteJobsPath]);
+  await worker.waitFor(/serving/);
   const pool = poolFor(t, redis, queue);
   // After the pool: AVA runs teardowns last first, so the jobs are released before the pool closes.
   const marks = await Marks.create();
@@ -151,6 +152,11 @@ test('SIGTERM to a worker with a running job: it takes no new job, lets the runn
   const job = pool.submit(marks.mark('job'), { name: 'gate' });
   t.is(await began(job), 'began');
   await waitFor(() => marks.started('job'), 'the job to leave job.started');
+  return { redis, queue, worker, pool, marks, job };
+}
+
+test('SIGTERM to a worker with a running job: it takes no new job, lets the running one finish (the handle fulfils), and exits 0', async (t) => {
+  const { redis, queue, worker: first, pool, marks, job } = await workerRunningAJob(t);
   const next = pool.submit(marks.mark('next'), { name: 'mark' });
   first.child.kill('SIGTERM');
   await first.waitFor(/SIGTERM: finishing 1 running job/);
@@ -166,19 +172,7 @@ test('SIGTERM to a worker with a running job: it takes no new job, lets the runn
 });
 
 test("a second SIGTERM cancels the running job (it sees cancelled(), its handle rejects with the worker's CancelledError) and the worker exits 0", async (t) => {
-  const redis = await redisFor(t);
-  const queue = `cli-${randomUUID()}`;
-  const worker = cli(t, ['worker', '--redis', redis.url, '--queue', queue, '--threads', '1', remoteJobsPath]);
-  await worker.waitFor(/serving/);
-  const pool = poolFor(t, redis, queue);
-  const marks = await Marks.create();
-  t.teardown(async () => {
-    marks.releaseAll();
-    await marks.remove();
-  });
-  const job = pool.submit(marks.mark('job'), { name: 'gate' });
-  t.is(await began(job), 'began');
-  await waitFor(() => marks.started('job'), 'the job to leave job.started');
+  const { worker, marks, job } = await workerRunningAJob(t);
   worker.child.kill('SIGTERM');
   await worker.waitFor(/SIGTERM: finishing 1 running job/);
   worker.child.kill('SIGTERM');
