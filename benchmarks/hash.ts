@@ -123,6 +123,7 @@ async function compileInto(folder: string, notes: string[]): Promise<string> {
     const output = String((error as { stdout?: string }).stdout ?? error).split('\n')[0];
     notes.push(`the package compiled with type errors (${output}); measured as emitted`);
   }
+  await run(process.execPath, [join(repository, 'scripts', 'bundle-thread.mjs'), join(folder, 'dist')]);
   await copyFile(join(repository, 'package.json'), join(folder, 'package.json'));
   await symlink(join(repository, 'node_modules'), join(folder, 'node_modules'));
   return join(folder, 'dist', 'src');

@@ -9,7 +9,6 @@
  * first time a job of that thread reports progress, so jobs that never do pay nothing for it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createRequire } from 'node:module';
 import { MessageChannel, parentPort } from 'node:worker_threads';
 import type * as Comlink from 'comlink';
 import { messages } from './errors.js';
@@ -39,7 +38,7 @@ function progressChannel(): Comlink.Remote<ProgressReceiver> {
   parentPort.postMessage({ [progressChannelKey]: port2 }, [port2]);
   // Loaded on a thread's first progress() only: most threads never report any, and a thread
   // starts faster without it.
-  const comlink = createRequire(import.meta.url)('comlink') as typeof Comlink;
+  const comlink = process.getBuiltinModule('node:module').createRequire(import.meta.url)('comlink') as typeof Comlink;
   receiver = comlink.wrap<ProgressReceiver>(port1 as unknown as Comlink.Endpoint);
   // Replies to these calls are not needed for anything; they must not keep the thread alive.
   port1.unref();

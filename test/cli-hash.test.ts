@@ -53,6 +53,8 @@ test.before(async () => {
   const typescript = join(repository, 'node_modules', 'typescript', 'bin', 'tsc');
   const build = await run(process.execPath, [typescript, '-p', join(repository, 'tsconfig.build.json'), '--outDir', join(installed, 'dist')]);
   if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout.toString()}`);
+  const bundle = await run(process.execPath, [join(repository, 'scripts', 'bundle-thread.mjs'), join(installed, 'dist')]);
+  if (bundle.code !== 0) throw new Error(`bundling the thread entry failed:\n${bundle.stderr.toString()}`);
   await copyFile(join(repository, 'package.json'), join(installed, 'package.json'));
   const manifest = JSON.parse(await readFile(join(repository, 'package.json'), 'utf8')) as { bin: Record<string, string>; dependencies: Record<string, string> };
   for (const dependency of Object.keys(manifest.dependencies)) {

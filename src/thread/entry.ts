@@ -7,7 +7,6 @@
  * A thread holds up to two tasks: the one it runs and the next, so that a thread finishing a long
  * job finds its next job at hand. A gate keeps the jobs it runs at once to `concurrentTasksPerWorker`.
  */
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { parentPort, threadId } from 'node:worker_threads';
 import { messages } from '../errors.js';
@@ -254,7 +253,13 @@ let lastFilename = '';
 let lastName = '';
 let lastHandler: Handler | undefined;
 
-const require = createRequire(import.meta.url);
+let requireHere: NodeRequire | undefined;
+/** A require for worker modules that are not ES modules, made on first use (node:module is not
+ *  loaded at a thread's start for it). */
+function requireModule(filename: string): unknown {
+  requireHere ??= process.getBuiltinModule('node:module').createRequire(import.meta.url);
+  return requireHere(filename);
+}
 
 async function load(filename: string, name: string): Promise<Handler> {
   const module = await loadModule(filename);
@@ -280,7 +285,7 @@ async function loadModule(filename: string): Promise<Record<string, unknown> | (
   // thread ended after abortGrace). `.ts` goes through require, where tsx's hook compiles it.
   if (filename.endsWith('.mjs') || filename.endsWith('.js')) return (await import(pathToFileURL(filename).href)) as Record<string, unknown>;
   try {
-    return require(filename) as Record<string, unknown> | ((input: unknown) => unknown);
+    return requireModule(filename) as Record<string, unknown> | ((input: unknown) => unknown);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code !== 'ERR_REQUIRE_ASYNC_MODULE' && code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;

@@ -37,9 +37,9 @@ type PiscinaLoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof 
 type PiscinaTask = Parameters<PiscinaLoadBalancer>[0];
 type PiscinaWorker = Parameters<PiscinaLoadBalancer>[1][number];
 
-// entry.ts under tsx (whose require hook compiles it); once built, entry-loader.cjs, which
-// imports entry.js (see there why Piscina must not require() an ES module).
-const threadEntry = fileURLToPath(new URL(extname(fileURLToPath(import.meta.url)) === '.ts' ? './entry.ts' : './entry-loader.cjs', import.meta.url));
+// entry.ts under tsx (whose require hook compiles it); once built, entry.cjs: the entry and what
+// it imports bundled into one CommonJS file (see scripts/bundle-thread.mjs for why).
+const threadEntry = fileURLToPath(new URL(extname(fileURLToPath(import.meta.url)) === '.ts' ? './entry.ts' : './entry.cjs', import.meta.url));
 
 /** ms after which a batch stops at the next job boundary; the jobs it did not reach go back. */
 const batchBudget = 1;
