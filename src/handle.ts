@@ -150,7 +150,8 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
   #promise: Promise<T> | undefined;
   #resolve: ((value: any) => void) | undefined;
   #reject: ((reason: unknown) => void) | undefined;
-  #callbacks: Callbacks<any> | undefined;
+  /** A lone onDone callback as it is (a dependency the pool listens to has just that), or all of them. */
+  #callbacks: Callbacks<any> | Callback<any> | undefined;
   /** Someone awaits, has an onDone callback, or owns it (a group, a map): a failure is theirs to see. */
   #observed = false;
   /** The pool's record of the job while it runs. */
@@ -259,7 +260,7 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
   onStart(callback: (handle: this) => void): this {
     checkCallback('onStart', callback);
     if (this.#startedAt !== undefined) queueMicrotask(() => runCallback('onStart', callback, this));
-    else if (!this.#settled()) addCallback((this.#callbacks ??= new Callbacks()), 'start', callback);
+    else if (!this.#settled()) addCallback(this.#callbackSet(), 'start', callback);
     return this;
   }
 
@@ -271,15 +272,25 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
     checkCallback('onDone', callback);
     this.#observe();
     if (this.#settled()) queueMicrotask(() => runCallback('onDone', callback, this));
-    else addCallback((this.#callbacks ??= new Callbacks()), 'done', callback);
+    else if (this.#callbacks === undefined) this.#callbacks = callback;
+    else addCallback(this.#callbackSet(), 'done', callback);
     return this;
   }
 
   /** Calls `callback(value)` for each progress value the job reports, in order, all before it settles. */
   onProgress(callback: (value: Progress) => void): this {
     checkCallback('onProgress', callback);
-    if (!this.#settled()) addCallback((this.#callbacks ??= new Callbacks()), 'progress', callback as Callback<unknown>);
+    if (!this.#settled()) addCallback(this.#callbackSet(), 'progress', callback as Callback<unknown>);
     return this;
+  }
+
+  /** The callbacks as a Callbacks object, made (with a lone onDone callback in it) if need be. */
+  #callbackSet(): Callbacks {
+    const current = this.#callbacks;
+    if (typeof current === 'object') return current;
+    const set = new Callbacks();
+    if (current !== undefined) set.done = [current];
+    return (this.#callbacks = set);
   }
 
   /** Awaiting a `held` handle starts it first; awaiting never blocks anything. */
@@ -362,10 +373,11 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
       handle.#startedAt = at;
     };
     runStartCallbacks = (handle, later) => {
-      const callbacks = handle.#callbacks?.start;
+      const set = handle.#callbacks;
+      const callbacks = typeof set === 'object' ? set.start : undefined;
       if (callbacks === undefined) return;
       // Taken now: a cancel() in the same call must not drop them when it settles the handle.
-      handle.#callbacks!.start = undefined;
+      (set as Callbacks).start = undefined;
       const run = () => {
         for (const callback of callbacks) runCallback('onStart', callback, handle);
       };
@@ -404,8 +416,12 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
       }
       const callbacks = handle.#callbacks;
       handle.#callbacks = undefined;
-      const done = callbacks?.done;
       // Never inside the caller's own cancel(): the same later microtask as for a late onDone.
+      if (typeof callbacks === 'function') {
+        queueMicrotask(() => runCallback('onDone', callbacks, handle));
+        return true;
+      }
+      const done = callbacks?.done;
       if (done !== undefined) {
         queueMicrotask(() => {
           for (const callback of done) runCallback('onDone', callback, handle);
@@ -414,7 +430,8 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
       return true;
     };
     deliverProgress = (handle, value) => {
-      const callbacks = handle.#settled() ? undefined : handle.#callbacks?.progress;
+      const set = handle.#settled() ? undefined : handle.#callbacks;
+      const callbacks = typeof set === 'object' ? set.progress : undefined;
       if (callbacks !== undefined) for (const callback of callbacks) runCallback('onProgress', callback, value);
     };
     observe = (handle) => {

@@ -102,19 +102,16 @@ class Dispatch implements ExecutorJob {
   /** The payload is built (a value input, or an input function that has returned). */
   built = false;
   /**
-   * `idle`: in the pool's hands (queue, urgent list, held set); `blocked`: it waits for the jobs
-   * of its `after` option, in no queue; `building`: its input function's
+   * `idle`: in the pool's hands (queue, urgent list, held set); `building`: its input function's
    * promise is pending; `handed`: the executor has it and it has not begun; `running`: begun and
-   * not stopped (cancelled or not); `stopped`.
+   * not stopped (cancelled or not); `stopped`. (A job waiting for its dependencies has a Blocked
+   * record instead.)
    */
-  phase: 'idle' | 'blocked' | 'building' | 'handed' | 'running' | 'stopped' = 'idle';
-  /** The jobs it waits for (`after`), while it waits; their results, in order, for an input function. */
-  dependencies: JobHandle[] | undefined = undefined;
+  phase: 'idle' | 'building' | 'handed' | 'running' | 'stopped' = 'idle';
+  /** For an input function: the results of its dependencies (`after`), in order. */
   results: unknown[] | undefined = undefined;
   /** Critical path: the longest chain of this pool's jobs it waits for, through `after`. */
   depth = 0;
-  /** Dependencies not yet fulfilled. */
-  pending = 0;
   /** In the urgent list (promoted, not yet taken). */
   urgent = false;
   timer: Timer | undefined = undefined;
@@ -139,6 +136,48 @@ class Dispatch implements ExecutorJob {
   progress(value: unknown): void {
     deliverProgress(this.handle, value);
   }
+}
+
+/**
+ * A job waiting for its dependencies (`after`), `queued` or `held` and in no queue. A record
+ * slimmer than a Dispatch, since a graph may hold a great many: what few such jobs need besides
+ * (results for an input function, a depth, a promotion, dependencies that are not its options'
+ * `after`) is in `more`. When the last dependency is done, it becomes a Dispatch if it carries any
+ * of that (see #goOn), or no record at all.
+ */
+class Blocked {
+  readonly handle: JobHandle;
+  /** Dependencies not yet fulfilled; -1 once it no longer waits (it went on, or is gone). */
+  pending: number;
+  more: BlockedMore | undefined = undefined;
+
+  constructor(handle: JobHandle, pending: number) {
+    this.handle = handle;
+    this.pending = pending;
+  }
+
+  /** The handles it waits for, in the order given. */
+  get dependencies(): JobHandle[] {
+    return this.more?.dependencies ?? ((this.handle.options as SubmitOptions).after as JobHandle[]);
+  }
+
+  get depth(): number {
+    return this.more?.depth ?? 0;
+  }
+}
+
+class BlockedMore {
+  /** Set when they differ from the options' `after` (a promise given there, say). */
+  dependencies: JobHandle[] | undefined = undefined;
+  /** For an input function: the results of its dependencies, in order. */
+  results: unknown[] | undefined = undefined;
+  depth = 0;
+  /** When it was promoted (the pool's count of promotions), or 0. */
+  promotedAt = 0;
+}
+
+function more(blocked: Blocked): BlockedMore {
+  return (blocked.more ??= new BlockedMore());
 }
 
 /** A job's priority flows to the dependencies it waits for: each that waits at a lower one is raised to it. */
@@ -173,7 +212,7 @@ const heightStep = 2 ** 36;
 
 /** How long a chain of this pool's jobs waits for `handle` (0 for a job not waiting for any). */
 function depthOf(handle: JobHandle): number {
-  return (runningJobOf(handle) as Dispatch | undefined)?.depth ?? 0;
+  return (runningJobOf(handle) as Dispatch | Blocked | undefined)?.depth ?? 0;
 }
 
 /** How long a chain of jobs waits on `handle`. */
@@ -221,7 +260,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * The jobs waiting for each dependency (`after`): one, or a list (a job listed twice, for a
    * dependency given twice). One `onDone` per dependency, however many wait for it.
    */
-  readonly #waiting = new Map<JobHandle, Dispatch | Dispatch[]>();
+  readonly #waiting = new Map<JobHandle, Blocked | Blocked[]>();
   readonly #dependencyErrors = new WeakMap<JobHandle, DependencyError>();
   /** One callback for every dependency (onDone gives it the handle): no closure per dependency. */
   readonly #onDependencyDone = (dependency: JobHandle): void => this.#dependencyDone(dependency);
@@ -286,9 +325,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   };
 
   #reprioritise(handle: JobHandle, priority: number): boolean {
-    const dispatch = runningJobOf(handle) as Dispatch | undefined;
-    if (dispatch?.phase === 'blocked') inherit(dispatch.dependencies!, priority);
-    if (dispatch?.phase === 'handed' && !dispatch.promoted) {
+    const dispatch = runningJobOf(handle) as Dispatch | Blocked | undefined;
+    if (dispatch instanceof Blocked) inherit(dispatch.dependencies, priority);
+    if (dispatch instanceof Dispatch && dispatch.phase === 'handed' && !dispatch.promoted) {
       if (!this.#takeBack(dispatch)) return false;
       assignPriority(handle, priority);
       this.#queue.push(handle);
@@ -384,10 +423,10 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     setState(handle, 'queued');
     this.#queued++;
     this.#idle = false;
-    const dispatch = runningJobOf(handle) as Dispatch | undefined;
+    const dispatch = runningJobOf(handle) as Dispatch | Blocked | undefined;
     // Its input function is still building the payload, or it waits for its dependencies: it
     // joins the queue when that is done.
-    if (dispatch?.phase === 'building' || dispatch?.phase === 'blocked') return;
+    if (dispatch instanceof Blocked || dispatch?.phase === 'building') return;
     this.#join(handle, dispatch);
     this.#pump();
   }
@@ -551,9 +590,10 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   }
 
   /** A job that never began fails (its input function threw, its input could not be sent). */
-  #failUnstarted(dispatch: Dispatch, error: unknown): void {
+  #failUnstarted(dispatch: Dispatch | Blocked, error: unknown): void {
     const handle = dispatch.handle;
-    dispatch.phase = 'stopped';
+    if (dispatch instanceof Blocked) dispatch.pending = -1;
+    else dispatch.phase = 'stopped';
     setRunningJob(handle, undefined);
     if (handle.state === 'queued') this.#queued--;
     else if (handle.state === 'held') this.#held.delete(handle);
@@ -684,11 +724,13 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * Returns false if it turned out to have begun: it is `running` now.
    */
   #withdraw(handle: JobHandle, cancelling = false): boolean {
-    const dispatch = runningJobOf(handle) as Dispatch | undefined;
+    const dispatch = runningJobOf(handle) as Dispatch | Blocked | undefined;
     if (dispatch === undefined) {
       if (!this.#queue.remove(handle)) this.#parked.remove(handle);
       return true;
     }
+    // It goes on waiting for its dependencies, wherever it is.
+    if (dispatch instanceof Blocked) return true;
     switch (dispatch.phase) {
       case 'handed':
         return this.#takeBack(dispatch, cancelling);
@@ -698,8 +740,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         return true;
       default:
         // building: it stays building; what it builds is kept for when the job goes on.
-        // blocked: it goes on waiting for its dependencies, wherever it is.
-        return dispatch.phase === 'building' || dispatch.phase === 'blocked';
+        return dispatch.phase === 'building';
     }
   }
 
@@ -712,19 +753,21 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     } else if (!this.#withdraw(handle)) {
       return;
     }
-    let dispatch = runningJobOf(handle) as Dispatch | undefined;
+    const job = runningJobOf(handle) as Dispatch | Blocked | undefined;
+    if (job instanceof Blocked) {
+      more(job).promotedAt = ++this.#promotions;
+      // Its dependencies go first, promoted too; it follows the moment the last is done.
+      for (const dependency of job.dependencies) dependency.promote();
+      this.#pump();
+      return;
+    }
+    let dispatch = job;
     if (dispatch === undefined) {
       dispatch = new Dispatch(handle);
       setRunningJob(handle, dispatch);
     }
     dispatch.promoted = true;
     dispatch.promotedAt = ++this.#promotions;
-    if (dispatch.phase === 'blocked') {
-      // Its dependencies go first, promoted too; it follows the moment the last is done.
-      for (const dependency of dispatch.dependencies!) dependency.promote();
-      this.#pump();
-      return;
-    }
     if (dispatch.phase !== 'building') this.#pushUrgent(dispatch);
     // Jobs sent ahead would begin before it on their threads: they come back.
     this.#takeBackAll();
@@ -736,18 +779,18 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * TimeoutError, and tells a running job to stop. Returns false if it had settled already.
    */
   #cancel(handle: JobHandle, status: 'cancelled' | 'rejected', reasonOrError: unknown): boolean {
-    const dispatch = runningJobOf(handle) as Dispatch | undefined;
+    const dispatch = runningJobOf(handle) as Dispatch | Blocked | undefined;
     switch (handle.state) {
       case 'held':
         this.#held.delete(handle);
-        if (dispatch?.phase === 'building') this.#abandon(dispatch);
-        else if (dispatch?.phase === 'blocked') this.#unblock(dispatch);
+        if (dispatch instanceof Blocked) dispatch.pending = -1;
+        else if (dispatch?.phase === 'building') this.#abandon(dispatch);
         break;
       case 'queued':
-        if (dispatch?.phase === 'building') {
+        if (dispatch instanceof Blocked) {
+          dispatch.pending = -1;
+        } else if (dispatch?.phase === 'building') {
           this.#abandon(dispatch);
-        } else if (dispatch?.phase === 'blocked') {
-          this.#unblock(dispatch);
         } else if (!this.#withdraw(handle, true)) {
           // It began just now: cancel it as a running job.
           return this.#cancel(handle, status, reasonOrError);
@@ -757,9 +800,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         break;
       case 'running':
         this.#running--;
-        dispatch!.timer?.clear();
+        (dispatch as Dispatch).timer?.clear();
         // The slot stays taken until the job has really stopped (#stopped frees it).
-        this.#executor.stop(dispatch!);
+        this.#executor.stop(dispatch as Dispatch);
         break;
       default:
         return false;
@@ -781,7 +824,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     const dependencies = after.map((dependency) => JobHandle.from(dependency) as JobHandle);
     // Handles given as they are: the options keep the pool's copy (the same handles, in order), and
     // the array given, which the caller may change or drop, is not kept.
-    if (dependencies.every((dependency, index) => dependency === after[index])) (handle.options as { after?: unknown }).after = dependencies;
+    const asGiven = dependencies.every((dependency, index) => dependency === after[index]);
+    if (asGiven) (handle.options as { after?: unknown }).after = dependencies;
     const settledWillDo = (handle.options as SubmitOptions).afterSettled === true;
     const failed = settledWillDo ? undefined : dependencies.find((dependency) => dependency.outcome?.status === 'rejected');
     if (failed !== undefined) {
@@ -792,41 +836,41 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       this.#emitDone(handle);
       return false;
     }
-    const dispatch = new Dispatch(handle);
-    setRunningJob(handle, dispatch);
-    dispatch.phase = 'blocked';
-    dispatch.dependencies = dependencies;
+    const blocked = new Blocked(handle, dependencies.length);
+    setRunningJob(handle, blocked);
+    if (!asGiven) more(blocked).dependencies = dependencies;
     // Only an input function is given their results (or outcomes).
-    if (typeof handle.input === 'function') dispatch.results = new Array(dependencies.length);
-    dispatch.pending = dependencies.length;
+    const results = typeof handle.input === 'function' ? (more(blocked).results = new Array(dependencies.length)) : undefined;
     inherit(dependencies, handle.priority);
     if (this.#criticalPath) {
+      let depth = 0;
       for (const dependency of dependencies) {
-        if (ownerOf(dependency) === this.#owner && dependency.outcome === undefined) dispatch.depth = Math.max(dispatch.depth, depthOf(dependency) + 1);
+        if (ownerOf(dependency) === this.#owner && dependency.outcome === undefined) depth = Math.max(depth, depthOf(dependency) + 1);
       }
-      handle[rankKey] = handle.id - dispatch.depth * heightStep;
+      if (depth > 0) more(blocked).depth = depth;
+      handle[rankKey] = handle.id - depth * heightStep;
       this.#lengthenChains(dependencies, 1);
     }
     for (let index = 0; index < dependencies.length; index++) {
       const dependency = dependencies[index]!;
       const outcome = dependency.outcome;
       if (outcome !== undefined && (settledWillDo || outcome.status === 'fulfilled')) {
-        if (dispatch.results !== undefined) dispatch.results[index] = givenToInput(outcome, settledWillDo);
-        dispatch.pending--;
+        if (results !== undefined) results[index] = givenToInput(outcome, settledWillDo);
+        blocked.pending--;
         continue;
       }
       const waiting = this.#waiting.get(dependency);
       if (waiting === undefined) {
-        this.#waiting.set(dependency, dispatch);
+        this.#waiting.set(dependency, blocked);
         dependency.onDone(this.#onDependencyDone);
       } else if (Array.isArray(waiting)) {
-        waiting.push(dispatch);
+        waiting.push(blocked);
       } else {
-        this.#waiting.set(dependency, [waiting, dispatch]);
+        this.#waiting.set(dependency, [waiting, blocked]);
       }
     }
     // All were fulfilled already: it goes on as if it had none.
-    if (dispatch.pending === 0) this.#unblock(dispatch, 'idle');
+    if (blocked.pending === 0) this.#goOn(blocked);
     return true;
   }
 
@@ -843,8 +887,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       job[rankKey] = job.id - (depthOf(job) + least) * heightStep;
       this.#queue.update(job);
       this.#parked.update(job);
-      const waitsFor = (runningJobOf(job) as Dispatch | undefined)?.dependencies;
-      if (waitsFor !== undefined) for (const next of waitsFor) stack.push([next, least + 1]);
+      const record = runningJobOf(job) as Dispatch | Blocked | undefined;
+      if (record instanceof Blocked) for (const next of record.dependencies) stack.push([next, least + 1]);
     }
   }
 
@@ -859,26 +903,24 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     const outcome = dependency.outcome!;
     let error: DependencyError | undefined;
     let joined = false;
-    const dispatches = Array.isArray(waiting) ? waiting : [waiting];
-    for (const dispatch of dispatches) {
-      if (dispatch.phase !== 'blocked') continue;
-      const settledWillDo = (dispatch.handle.options as SubmitOptions).afterSettled === true;
+    for (const blocked of Array.isArray(waiting) ? waiting : [waiting]) {
+      if (blocked.pending < 0) continue;
+      const settledWillDo = (blocked.handle.options as SubmitOptions).afterSettled === true;
       if (outcome.status === 'rejected' && !settledWillDo) {
         error ??= this.#dependencyError(dependency);
-        this.#unblock(dispatch);
-        this.#failUnstarted(dispatch, error);
+        this.#failUnstarted(blocked, error);
         continue;
       }
       // An input function gets it wherever the dependency stands among its own (once or more).
-      const results = dispatch.results;
+      const results = blocked.more?.results;
       if (results !== undefined) {
         const given = givenToInput(outcome, settledWillDo);
-        const dependencies = dispatch.dependencies!;
+        const dependencies = blocked.dependencies;
         for (let place = 0; place < dependencies.length; place++) if (dependencies[place] === dependency) results[place] = given;
       }
-      if (--dispatch.pending > 0) continue;
-      this.#unblock(dispatch, 'idle');
-      const handle = dispatch.handle;
+      if (--blocked.pending > 0) continue;
+      const dispatch = this.#goOn(blocked);
+      const handle = blocked.handle;
       if (handle.state !== 'queued') continue;
       this.#join(handle, dispatch);
       joined = true;
@@ -896,10 +938,27 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     return error;
   }
 
-  /** The job no longer waits for its dependencies: it goes on (`idle`) or is gone (`stopped`). */
-  #unblock(dispatch: Dispatch, phase: 'idle' | 'stopped' = 'stopped'): void {
-    dispatch.phase = phase;
-    dispatch.dependencies = undefined;
+  /**
+   * Its dependencies are done: the job goes on as one that never had any, with a Dispatch only if
+   * it carries what a Dispatch must (results for its input function, a depth, a promotion).
+   */
+  #goOn(blocked: Blocked): Dispatch | undefined {
+    blocked.pending = -1;
+    const handle = blocked.handle;
+    const extra = blocked.more;
+    if (extra === undefined || (extra.results === undefined && extra.depth === 0 && extra.promotedAt === 0)) {
+      setRunningJob(handle, undefined);
+      return undefined;
+    }
+    const dispatch = new Dispatch(handle);
+    dispatch.results = extra.results;
+    dispatch.depth = extra.depth;
+    if (extra.promotedAt > 0) {
+      dispatch.promoted = true;
+      dispatch.promotedAt = extra.promotedAt;
+    }
+    setRunningJob(handle, dispatch);
+    return dispatch;
   }
 
   /** An input function's pending promise no longer matters: the job is gone. */
@@ -1055,7 +1114,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       }
       for (const dispatch of [...this.#building]) this.#cancel(dispatch.handle, 'cancelled', reason);
       for (const waiting of [...this.#waiting.values()]) {
-        for (const dispatch of Array.isArray(waiting) ? waiting : [waiting]) if (dispatch.phase === 'blocked') this.#cancel(dispatch.handle, 'cancelled', reason);
+        for (const blocked of Array.isArray(waiting) ? waiting : [waiting]) if (blocked.pending >= 0) this.#cancel(blocked.handle, 'cancelled', reason);
       }
       this.#cancellingAll = false;
     }
