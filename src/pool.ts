@@ -104,8 +104,8 @@ class Dispatch implements ExecutorJob {
   /**
    * `idle`: in the pool's hands (queue, urgent list, held set); `building`: its input function's
    * promise is pending; `handed`: the executor has it and it has not begun; `running`: begun and
-   * not stopped (cancelled or not); `stopped`. (A job waiting for its dependencies has a Blocked
-   * record instead.)
+   * not stopped (cancelled or not); `stopped`. (A job waiting for its dependencies has a count
+   * or a Blocked record instead.)
    */
   phase: 'idle' | 'building' | 'handed' | 'running' | 'stopped' = 'idle';
   /** For an input function: the results of its dependencies (`after`), in order. */
@@ -139,34 +139,16 @@ class Dispatch implements ExecutorJob {
 }
 
 /**
- * A job waiting for its dependencies (`after`), `queued` or `held` and in no queue. A record
- * slimmer than a Dispatch, since a graph may hold a great many: what few such jobs need besides
- * (results for an input function, a depth, a promotion, dependencies that are not its options'
- * `after`) is in `more`. When the last dependency is done, it becomes a Dispatch if it carries any
- * of that (see #goOn), or no record at all.
+ * A job waiting for its dependencies (`after`) is `queued` or `held`, in no queue, and its record
+ * (runningJobOf) says what it waits for: for most, a plain number, how many of its dependencies
+ * are not yet fulfilled; a Blocked record for the few that carry more (results for an input
+ * function, a depth, a promotion, dependencies other than its options' `after`). A graph may hold
+ * a great many waiting jobs, and a number costs no heap. When the last dependency is done, the
+ * job goes on with a Dispatch only if it carries any of that (see #goOn), or no record at all.
  */
 class Blocked {
-  readonly handle: JobHandle;
-  /** Dependencies not yet fulfilled; -1 once it no longer waits (it went on, or is gone). */
+  /** Dependencies not yet fulfilled. */
   pending: number;
-  more: BlockedMore | undefined = undefined;
-
-  constructor(handle: JobHandle, pending: number) {
-    this.handle = handle;
-    this.pending = pending;
-  }
-
-  /** The handles it waits for, in the order given. */
-  get dependencies(): JobHandle[] {
-    return this.more?.dependencies ?? ((this.handle.options as SubmitOptions).after as JobHandle[]);
-  }
-
-  get depth(): number {
-    return this.more?.depth ?? 0;
-  }
-}
-
-class BlockedMore {
   /** Set when they differ from the options' `after` (a promise given there, say). */
   dependencies: JobHandle[] | undefined = undefined;
   /** For an input function: the results of its dependencies, in order. */
@@ -174,10 +156,38 @@ class BlockedMore {
   depth = 0;
   /** When it was promoted (the pool's count of promotions), or 0. */
   promotedAt = 0;
+
+  constructor(pending: number) {
+    this.pending = pending;
+  }
 }
 
-function more(blocked: Blocked): BlockedMore {
-  return (blocked.more ??= new BlockedMore());
+/** What a job waiting for its dependencies has as its record; `undefined` for any other job. */
+function waitingOf(handle: JobHandle): number | Blocked | undefined {
+  const job = runningJobOf(handle);
+  return typeof job === 'number' || job instanceof Blocked ? job : undefined;
+}
+
+/** The handles a waiting job waits for, in the order given. */
+function dependenciesOf(handle: JobHandle, waiting: number | Blocked): JobHandle[] {
+  return (typeof waiting === 'object' ? waiting.dependencies : undefined) ?? ((handle.options as SubmitOptions).after as JobHandle[]);
+}
+
+/** A waiting job's Blocked record, made from its plain count if need be. */
+function blockedRecord(handle: JobHandle): Blocked {
+  const waiting = waitingOf(handle)!;
+  if (typeof waiting === 'object') return waiting;
+  const blocked = new Blocked(waiting);
+  setRunningJob(handle, blocked);
+  return blocked;
+}
+
+/** One more dependency of a waiting job is done: how many it still waits for. */
+function countDown(handle: JobHandle): number {
+  const waiting = waitingOf(handle)!;
+  if (typeof waiting === 'object') return --waiting.pending;
+  setRunningJob(handle, waiting - 1);
+  return waiting - 1;
 }
 
 /** A job's priority flows to the dependencies it waits for: each that waits at a lower one is raised to it. */
@@ -212,7 +222,8 @@ const heightStep = 2 ** 36;
 
 /** How long a chain of this pool's jobs waits for `handle` (0 for a job not waiting for any). */
 function depthOf(handle: JobHandle): number {
-  return (runningJobOf(handle) as Dispatch | Blocked | undefined)?.depth ?? 0;
+  const job = runningJobOf(handle);
+  return job instanceof Dispatch || job instanceof Blocked ? job.depth : 0;
 }
 
 /** How long a chain of jobs waits on `handle`. */
@@ -260,7 +271,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * The jobs waiting for each dependency (`after`): one, or a list (a job listed twice, for a
    * dependency given twice). One `onDone` per dependency, however many wait for it.
    */
-  readonly #waiting = new Map<JobHandle, Blocked | Blocked[]>();
+  readonly #waiting = new Map<JobHandle, JobHandle | JobHandle[]>();
   readonly #dependencyErrors = new WeakMap<JobHandle, DependencyError>();
   /** One callback for every dependency (onDone gives it the handle): no closure per dependency. */
   readonly #onDependencyDone = (dependency: JobHandle): void => this.#dependencyDone(dependency);
@@ -325,8 +336,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   };
 
   #reprioritise(handle: JobHandle, priority: number): boolean {
-    const dispatch = runningJobOf(handle) as Dispatch | Blocked | undefined;
-    if (dispatch instanceof Blocked) inherit(dispatch.dependencies, priority);
+    const waiting = waitingOf(handle);
+    if (waiting !== undefined) inherit(dependenciesOf(handle, waiting), priority);
+    const dispatch = runningJobOf(handle);
     if (dispatch instanceof Dispatch && dispatch.phase === 'handed' && !dispatch.promoted) {
       if (!this.#takeBack(dispatch)) return false;
       assignPriority(handle, priority);
@@ -423,10 +435,11 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     setState(handle, 'queued');
     this.#queued++;
     this.#idle = false;
-    const dispatch = runningJobOf(handle) as Dispatch | Blocked | undefined;
     // Its input function is still building the payload, or it waits for its dependencies: it
     // joins the queue when that is done.
-    if (dispatch instanceof Blocked || dispatch?.phase === 'building') return;
+    if (waitingOf(handle) !== undefined) return;
+    const dispatch = runningJobOf(handle) as Dispatch | undefined;
+    if (dispatch?.phase === 'building') return;
     this.#join(handle, dispatch);
     this.#pump();
   }
@@ -557,7 +570,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       // A `then` getter is read once, here, and may throw: that fails this job only.
       then = typeof payload === 'object' || typeof payload === 'function' ? (payload as { then?: unknown } | null)?.then : undefined;
     } catch (error) {
-      this.#failUnstarted(dispatch, error);
+      this.#failUnstarted(dispatch.handle, dispatch, error);
       return false;
     }
     if (typeof then !== 'function') {
@@ -582,7 +595,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         if (dispatch.phase !== 'building') return;
         this.#building.delete(dispatch);
         dispatch.phase = 'idle';
-        this.#failUnstarted(dispatch, error);
+        this.#failUnstarted(dispatch.handle, dispatch, error);
         this.#pump();
       },
     );
@@ -590,10 +603,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   }
 
   /** A job that never began fails (its input function threw, its input could not be sent). */
-  #failUnstarted(dispatch: Dispatch | Blocked, error: unknown): void {
-    const handle = dispatch.handle;
-    if (dispatch instanceof Blocked) dispatch.pending = -1;
-    else dispatch.phase = 'stopped';
+  #failUnstarted(handle: JobHandle, dispatch: Dispatch | undefined, error: unknown): void {
+    if (dispatch !== undefined) dispatch.phase = 'stopped';
     setRunningJob(handle, undefined);
     if (handle.state === 'queued') this.#queued--;
     else if (handle.state === 'held') this.#held.delete(handle);
@@ -637,7 +648,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       // It never began: its input could not be sent.
       this.#handed.delete(dispatch);
       if (this.#lastHanded === dispatch) this.#lastHanded = undefined;
-      this.#failUnstarted(dispatch, value);
+      this.#failUnstarted(dispatch.handle, dispatch, value);
       this.#pump();
       return;
     }
@@ -724,13 +735,13 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * Returns false if it turned out to have begun: it is `running` now.
    */
   #withdraw(handle: JobHandle, cancelling = false): boolean {
-    const dispatch = runningJobOf(handle) as Dispatch | Blocked | undefined;
+    // It goes on waiting for its dependencies, wherever it is.
+    if (waitingOf(handle) !== undefined) return true;
+    const dispatch = runningJobOf(handle) as Dispatch | undefined;
     if (dispatch === undefined) {
       if (!this.#queue.remove(handle)) this.#parked.remove(handle);
       return true;
     }
-    // It goes on waiting for its dependencies, wherever it is.
-    if (dispatch instanceof Blocked) return true;
     switch (dispatch.phase) {
       case 'handed':
         return this.#takeBack(dispatch, cancelling);
@@ -753,15 +764,16 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     } else if (!this.#withdraw(handle)) {
       return;
     }
-    const job = runningJobOf(handle) as Dispatch | Blocked | undefined;
-    if (job instanceof Blocked) {
-      more(job).promotedAt = ++this.#promotions;
+    const waiting = waitingOf(handle);
+    if (waiting !== undefined) {
+      const dependencies = dependenciesOf(handle, waiting);
+      blockedRecord(handle).promotedAt = ++this.#promotions;
       // Its dependencies go first, promoted too; it follows the moment the last is done.
-      for (const dependency of job.dependencies) dependency.promote();
+      for (const dependency of dependencies) dependency.promote();
       this.#pump();
       return;
     }
-    let dispatch = job;
+    let dispatch = runningJobOf(handle) as Dispatch | undefined;
     if (dispatch === undefined) {
       dispatch = new Dispatch(handle);
       setRunningJob(handle, dispatch);
@@ -779,16 +791,17 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * TimeoutError, and tells a running job to stop. Returns false if it had settled already.
    */
   #cancel(handle: JobHandle, status: 'cancelled' | 'rejected', reasonOrError: unknown): boolean {
-    const dispatch = runningJobOf(handle) as Dispatch | Blocked | undefined;
+    const waits = waitingOf(handle) !== undefined;
+    const dispatch = waits ? undefined : (runningJobOf(handle) as Dispatch | undefined);
     switch (handle.state) {
       case 'held':
         this.#held.delete(handle);
-        if (dispatch instanceof Blocked) dispatch.pending = -1;
+        if (waits) setRunningJob(handle, undefined);
         else if (dispatch?.phase === 'building') this.#abandon(dispatch);
         break;
       case 'queued':
-        if (dispatch instanceof Blocked) {
-          dispatch.pending = -1;
+        if (waits) {
+          // It no longer waits: #dependencyDone passes it by (its record is cleared below).
         } else if (dispatch?.phase === 'building') {
           this.#abandon(dispatch);
         } else if (!this.#withdraw(handle, true)) {
@@ -800,9 +813,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         break;
       case 'running':
         this.#running--;
-        (dispatch as Dispatch).timer?.clear();
+        dispatch!.timer?.clear();
         // The slot stays taken until the job has really stopped (#stopped frees it).
-        this.#executor.stop(dispatch as Dispatch);
+        this.#executor.stop(dispatch!);
         break;
       default:
         return false;
@@ -836,18 +849,17 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       this.#emitDone(handle);
       return false;
     }
-    const blocked = new Blocked(handle, dependencies.length);
-    setRunningJob(handle, blocked);
-    if (!asGiven) more(blocked).dependencies = dependencies;
+    setRunningJob(handle, dependencies.length);
+    if (!asGiven) blockedRecord(handle).dependencies = dependencies;
     // Only an input function is given their results (or outcomes).
-    const results = typeof handle.input === 'function' ? (more(blocked).results = new Array(dependencies.length)) : undefined;
+    const results = typeof handle.input === 'function' ? (blockedRecord(handle).results = new Array(dependencies.length)) : undefined;
     inherit(dependencies, handle.priority);
     if (this.#criticalPath) {
       let depth = 0;
       for (const dependency of dependencies) {
         if (ownerOf(dependency) === this.#owner && dependency.outcome === undefined) depth = Math.max(depth, depthOf(dependency) + 1);
       }
-      if (depth > 0) more(blocked).depth = depth;
+      if (depth > 0) blockedRecord(handle).depth = depth;
       handle[rankKey] = handle.id - depth * heightStep;
       this.#lengthenChains(dependencies, 1);
     }
@@ -856,21 +868,22 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       const outcome = dependency.outcome;
       if (outcome !== undefined && (settledWillDo || outcome.status === 'fulfilled')) {
         if (results !== undefined) results[index] = givenToInput(outcome, settledWillDo);
-        blocked.pending--;
+        countDown(handle);
         continue;
       }
       const waiting = this.#waiting.get(dependency);
       if (waiting === undefined) {
-        this.#waiting.set(dependency, blocked);
+        this.#waiting.set(dependency, handle);
         dependency.onDone(this.#onDependencyDone);
       } else if (Array.isArray(waiting)) {
-        waiting.push(blocked);
+        waiting.push(handle);
       } else {
-        this.#waiting.set(dependency, [waiting, blocked]);
+        this.#waiting.set(dependency, [waiting, handle]);
       }
     }
     // All were fulfilled already: it goes on as if it had none.
-    if (blocked.pending === 0) this.#goOn(blocked);
+    const waiting = waitingOf(handle)!;
+    if ((typeof waiting === 'number' ? waiting : waiting.pending) === 0) this.#goOn(handle);
     return true;
   }
 
@@ -887,8 +900,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       job[rankKey] = job.id - (depthOf(job) + least) * heightStep;
       this.#queue.update(job);
       this.#parked.update(job);
-      const record = runningJobOf(job) as Dispatch | Blocked | undefined;
-      if (record instanceof Blocked) for (const next of record.dependencies) stack.push([next, least + 1]);
+      const waiting = waitingOf(job);
+      if (waiting !== undefined) for (const next of dependenciesOf(job, waiting)) stack.push([next, least + 1]);
     }
   }
 
@@ -903,24 +916,25 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     const outcome = dependency.outcome!;
     let error: DependencyError | undefined;
     let joined = false;
-    for (const blocked of Array.isArray(waiting) ? waiting : [waiting]) {
-      if (blocked.pending < 0) continue;
-      const settledWillDo = (blocked.handle.options as SubmitOptions).afterSettled === true;
+    for (const handle of Array.isArray(waiting) ? waiting : [waiting]) {
+      // Passed by if it no longer waits (cancelled, or failed by another dependency).
+      const record = waitingOf(handle);
+      if (record === undefined) continue;
+      const settledWillDo = (handle.options as SubmitOptions).afterSettled === true;
       if (outcome.status === 'rejected' && !settledWillDo) {
         error ??= this.#dependencyError(dependency);
-        this.#failUnstarted(blocked, error);
+        this.#failUnstarted(handle, undefined, error);
         continue;
       }
       // An input function gets it wherever the dependency stands among its own (once or more).
-      const results = blocked.more?.results;
+      const results = typeof record === 'object' ? record.results : undefined;
       if (results !== undefined) {
         const given = givenToInput(outcome, settledWillDo);
-        const dependencies = blocked.dependencies;
+        const dependencies = dependenciesOf(handle, record);
         for (let place = 0; place < dependencies.length; place++) if (dependencies[place] === dependency) results[place] = given;
       }
-      if (--blocked.pending > 0) continue;
-      const dispatch = this.#goOn(blocked);
-      const handle = blocked.handle;
+      if (countDown(handle) > 0) continue;
+      const dispatch = this.#goOn(handle);
       if (handle.state !== 'queued') continue;
       this.#join(handle, dispatch);
       joined = true;
@@ -942,11 +956,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
    * Its dependencies are done: the job goes on as one that never had any, with a Dispatch only if
    * it carries what a Dispatch must (results for its input function, a depth, a promotion).
    */
-  #goOn(blocked: Blocked): Dispatch | undefined {
-    blocked.pending = -1;
-    const handle = blocked.handle;
-    const extra = blocked.more;
-    if (extra === undefined || (extra.results === undefined && extra.depth === 0 && extra.promotedAt === 0)) {
+  #goOn(handle: JobHandle): Dispatch | undefined {
+    const extra = waitingOf(handle);
+    if (typeof extra !== 'object' || (extra.results === undefined && extra.depth === 0 && extra.promotedAt === 0)) {
       setRunningJob(handle, undefined);
       return undefined;
     }
@@ -1114,7 +1126,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       }
       for (const dispatch of [...this.#building]) this.#cancel(dispatch.handle, 'cancelled', reason);
       for (const waiting of [...this.#waiting.values()]) {
-        for (const blocked of Array.isArray(waiting) ? waiting : [waiting]) if (blocked.pending >= 0) this.#cancel(blocked.handle, 'cancelled', reason);
+        for (const handle of Array.isArray(waiting) ? waiting : [waiting]) if (waitingOf(handle) !== undefined) this.#cancel(handle, 'cancelled', reason);
       }
       this.#cancellingAll = false;
     }
