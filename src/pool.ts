@@ -331,7 +331,15 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
         this.#pump();
       }),
     promote: (handle) => this.#call(() => this.#promote(handle)),
-    cancel: (handle, reason) => this.#call(() => this.#cancel(handle, 'cancelled', reason)),
+    cancel: (handle, reason) => {
+      // #call written out: cancelling 100,000 jobs makes no closure each.
+      this.#inCall++;
+      try {
+        return this.#cancel(handle, 'cancelled', reason);
+      } finally {
+        this.#inCall--;
+      }
+    },
     reprioritise: (handle, priority) => this.#call(() => this.#reprioritise(handle, priority)),
   };
 
