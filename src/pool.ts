@@ -852,6 +852,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     if (failed !== undefined) {
       // Its failure is this job's to report now (as a DependencyError): not an unhandled rejection.
       observe(failed);
+      // Nor is a later failure of a promise given here, which the pool wrapped and no longer
+      // waits for (the caller's own handles are theirs to observe).
+      for (let index = 0; index < dependencies.length; index++) if (dependencies[index] !== after[index]) observe(dependencies[index]!);
       this.#rejected++;
       settle(handle, 'rejected', this.#dependencyError(failed));
       this.#emitDone(handle);
@@ -859,8 +862,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     }
     setRunningJob(handle, dependencies.length);
     if (!asGiven) blockedRecord(handle).dependencies = dependencies;
-    // Only an input function is given their results (or outcomes).
-    const results = typeof handle.input === 'function' ? (blockedRecord(handle).results = new Array(dependencies.length)) : undefined;
+    // Only an input function is given their results (or outcomes), read once it goes on.
+    if (typeof handle.input === 'function') blockedRecord(handle).results = new Array(dependencies.length);
     inherit(dependencies, handle.priority);
     if (this.#criticalPath) {
       let depth = 0;
@@ -875,7 +878,6 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       const dependency = dependencies[index]!;
       const outcome = dependency.outcome;
       if (outcome !== undefined && (settledWillDo || outcome.status === 'fulfilled')) {
-        if (results !== undefined) results[index] = givenToInput(outcome, settledWillDo);
         countDown(handle);
         continue;
       }
@@ -926,20 +928,12 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     let joined = false;
     for (const handle of Array.isArray(waiting) ? waiting : [waiting]) {
       // Passed by if it no longer waits (cancelled, or failed by another dependency).
-      const record = waitingOf(handle);
-      if (record === undefined) continue;
+      if (waitingOf(handle) === undefined) continue;
       const settledWillDo = (handle.options as SubmitOptions).afterSettled === true;
       if (outcome.status === 'rejected' && !settledWillDo) {
         error ??= this.#dependencyError(dependency);
         this.#failUnstarted(handle, undefined, error);
         continue;
-      }
-      // An input function gets it wherever the dependency stands among its own (once or more).
-      const results = typeof record === 'object' ? record.results : undefined;
-      if (results !== undefined) {
-        const given = givenToInput(outcome, settledWillDo);
-        const dependencies = dependenciesOf(handle, record);
-        for (let place = 0; place < dependencies.length; place++) if (dependencies[place] === dependency) results[place] = given;
       }
       if (countDown(handle) > 0) continue;
       const dispatch = this.#goOn(handle);
@@ -970,8 +964,15 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       setRunningJob(handle, undefined);
       return undefined;
     }
+    const results = extra.results;
+    if (results !== undefined) {
+      // Read now, when every dependency has settled: once each, however many there are.
+      const settledWillDo = (handle.options as SubmitOptions).afterSettled === true;
+      const dependencies = dependenciesOf(handle, extra);
+      for (let place = 0; place < dependencies.length; place++) results[place] = givenToInput(dependencies[place]!.outcome!, settledWillDo);
+    }
     const dispatch = new Dispatch(handle);
-    dispatch.results = extra.results;
+    dispatch.results = results;
     dispatch.depth = extra.depth;
     if (extra.promotedAt > 0) {
       dispatch.promoted = true;

@@ -282,3 +282,38 @@ test('a dependency that failed already is reported through its dependants, never
     process.off('unhandledRejection', onUnhandled);
   }
 });
+
+test('a promise given in after, which its owner handles, is never reported as an unhandled rejection when another dependency had failed already', async (t) => {
+  const pool = new Pool({ concurrency: 1, run: async (input: unknown) => {
+    if (input === 'bad') throw new Error('bad');
+    return input;
+  } });
+  const failed = pool.submit('bad');
+  await failed.catch(() => undefined);
+  const promised = Promise.reject(new Error('the promise dependency failed'));
+  promised.catch(() => undefined);
+  const reported: unknown[] = [];
+  const onUnhandled = (reason: unknown) => reported.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const job = pool.submit('x', { after: [failed, promised] });
+    const error = await t.throwsAsync(job);
+    t.true(error instanceof DependencyError);
+    // Node reports unhandled rejections once the microtasks of a turn have run: two turns on.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    t.deepEqual(reported.map((reason) => (reason as Error).message), []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    await pool.close();
+  }
+});
+
+test('an input function waiting for 3,000 dependencies, one of them listed twice, gets every result in its place', async (t) => {
+  const pool = new Pool({ concurrency: 8, run: (input: unknown) => input });
+  const dependencies = Array.from({ length: 3_000 }, (_, index) => pool.submit(index));
+  const after = [...dependencies, dependencies[7]!];
+  const job = pool.submit((...results: unknown[]) => results, { after });
+  t.deepEqual(await job, [...Array.from({ length: 3_000 }, (_, index) => index), 7]);
+  await pool.close();
+});
