@@ -514,10 +514,19 @@ function runCallback<A>(kind: string, callback: Callback<A>, argument: A): void 
   try {
     callback(argument);
   } catch (error) {
-    process.emitWarning(`a ${kind} callback threw: ${error instanceof Error ? error.message : String(error)}`, {
-      type: 'LazypoolCallbackWarning',
-      detail: error instanceof Error ? error.stack : undefined,
-    });
+    // Whatever was thrown, describing it must not throw in turn: a callback that threw a value
+    // String() cannot convert (Object.create(null)) or an Error whose message getter throws would
+    // escape from here, into a drain of due callbacks or into the pool's report of a begin.
+    let message: string;
+    let stack: string | undefined;
+    try {
+      message = error instanceof Error ? String(error.message) : String(error);
+      stack = error instanceof Error ? error.stack : undefined;
+    } catch {
+      message = 'a value that cannot be shown';
+      stack = undefined;
+    }
+    process.emitWarning(`${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} callback threw: ${message}`, { type: 'LazypoolCallbackWarning', detail: stack });
   }
 }
 

@@ -450,3 +450,38 @@ test('bad submit option types throw synchronously, naming the option', async (t)
   t.deepEqual(pool.stats, { held: 0, queued: 0, running: 0, fulfilled: 0, rejected: 0, cancelled: 0, concurrency: 2, threads: pool.stats.threads });
   await pool.close();
 });
+
+test('a callback that throws a value that cannot be shown becomes a warning, the other callbacks run, and the pool goes on', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => {
+    if (warning.name === 'LazypoolCallbackWarning') warnings.push(warning.message);
+  };
+  process.on('warning', onWarning);
+  try {
+    // An onStart callback of a job found begun outside a call of the user's runs inside the pool's
+    // own report of the begin: what it throws must not leave the pool there.
+    const pool = new Pool({ concurrency: 1, run: async (input: unknown) => input });
+    let ranAfter = false;
+    const a = pool
+      .submit('a')
+      .onStart(() => {
+        throw Object.create(null);
+      })
+      .onDone(() => {
+        throw Object.create(null);
+      })
+      .onDone(() => {
+        ranAfter = true;
+      });
+    const b = pool.submit('b');
+    t.deepEqual(await Promise.all([a, b]), ['a', 'b']);
+    await pool.idle();
+    // Warnings are emitted on a later tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    t.true(ranAfter);
+    t.deepEqual(warnings, ['an onStart callback threw: a value that cannot be shown', 'an onDone callback threw: a value that cannot be shown']);
+    await pool.close();
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
