@@ -10,6 +10,12 @@
  * `remove` is O(1): the entry's place is taken by a tombstone that `pop` skips, and the heap is
  * rebuilt without its tombstones (O(n)) once they outnumber the live entries, so memory stays
  * within twice the live count. Cancelling 100,000 waiting jobs costs no sifting at all.
+ *
+ * Beside the heap, a run: entries pushed in queue order (each going after the one pushed before
+ * it, the common case of equal priorities in submission order) wait in an array, in and out in
+ * O(1) with no sifting; sifting a heap of 1,000 was a quarter of an in-process pool's time per
+ * job. An entry that would go before the run's last goes to the heap, and the next entry is the
+ * better of the run's first and the heap's top. An entry in the run has `heapIndex` -2 - its place.
  */
 
 /** Where an entry sits in its heap: -1 when it is in none. Kept on the entry so removal is O(log n). */
@@ -38,33 +44,61 @@ export class JobQueue<T extends QueueEntry> {
   /** Places used in the heap, tombstones included. */
   #size = 0;
   #tombstones = 0;
+  /** The run: its entries are #run[#runHead] to #run[#runEnd - 1], tombstones included. */
+  #run: T[] = [];
+  #runHead = 0;
+  #runEnd = 0;
+  #runTombstones = 0;
+  /** The keys of the entry last put in the run: an entry goes in after it only if it goes after it. */
+  #runLastPriority = 0;
+  #runLastRank = 0;
 
   /** Entries waiting (tombstones not counted). */
   get size(): number {
-    return this.#size - this.#tombstones;
+    return this.#size - this.#tombstones + this.#runEnd - this.#runHead - this.#runTombstones;
   }
 
   /** True if `entry` is in this queue. */
   has(entry: T): boolean {
     const index = entry[heapIndex];
-    return index >= 0 && index < this.#size && this.#entries[index] === entry;
+    if (index >= 0) return index < this.#size && this.#entries[index] === entry;
+    const place = -2 - index;
+    return place >= this.#runHead && place < this.#runEnd && this.#run[place] === entry;
   }
 
   push(entry: T): void {
+    const priority = entry.priority;
+    const rank = entry[rankKey];
+    if (this.#runEnd === this.#runHead || priority < this.#runLastPriority || (priority === this.#runLastPriority && rank > this.#runLastRank)) {
+      this.#append(entry, priority, rank);
+      return;
+    }
     if (this.#size === this.#priorities.length) this.#grow();
     const index = this.#size++;
-    this.#siftUp(index, entry, entry.priority, entry[rankKey]);
+    this.#siftUp(index, entry, priority, rank);
   }
 
   /** The next entry to run, without taking it out. */
   peek(): T | undefined {
     this.#dropTombstonesAtTop();
-    return this.#size > 0 ? this.#entries[0] : undefined;
+    this.#dropRunTombstones();
+    const first = this.#runHead < this.#runEnd ? this.#run[this.#runHead] : undefined;
+    if (this.#size === 0) return first;
+    if (first === undefined || !this.#runGoesFirst(first)) return this.#entries[0];
+    return first;
   }
 
   /** Takes out and returns the next entry to run. */
   pop(): T | undefined {
     this.#dropTombstonesAtTop();
+    this.#dropRunTombstones();
+    const first = this.#runHead < this.#runEnd ? this.#run[this.#runHead] : undefined;
+    if (first !== undefined && (this.#size === 0 || this.#runGoesFirst(first))) {
+      this.#run[this.#runHead++] = undefined as unknown as T;
+      if (this.#runHead === this.#runEnd) this.#runHead = this.#runEnd = 0;
+      first[heapIndex] = -1;
+      return first;
+    }
     if (this.#size === 0) return undefined;
     const top = this.#entries[0];
     this.#removeAt(0);
@@ -75,8 +109,15 @@ export class JobQueue<T extends QueueEntry> {
   /** Takes `entry` out wherever it is (O(1)); returns false if it was not in this queue. */
   remove(entry: T): boolean {
     if (!this.has(entry)) return false;
-    this.#entries[entry[heapIndex]] = tombstone as T;
+    const index = entry[heapIndex];
     entry[heapIndex] = -1;
+    if (index < 0) {
+      this.#run[-2 - index] = tombstone as T;
+      this.#runTombstones++;
+      if (this.#runTombstones > 64 && 2 * this.#runTombstones > this.#runEnd - this.#runHead) this.#compactRun();
+      return true;
+    }
+    this.#entries[index] = tombstone as T;
     this.#tombstones++;
     if (this.#tombstones > 64 && this.#tombstones > this.#size - this.#tombstones) this.#rebuild();
     return true;
@@ -86,17 +127,72 @@ export class JobQueue<T extends QueueEntry> {
   update(entry: T): void {
     if (!this.has(entry)) return;
     const index = entry[heapIndex];
+    if (index < 0) {
+      // Out of the run, and in again wherever its new keys take it.
+      this.remove(entry);
+      this.push(entry);
+      return;
+    }
     this.#place(index, entry, entry.priority, entry[rankKey]);
   }
 
   /** Empties the queue and returns what it held, in no particular order. */
   drain(): T[] {
     const entries = this.#entries.slice(0, this.#size).filter((entry) => entry !== tombstone);
+    for (let place = this.#runHead; place < this.#runEnd; place++) {
+      const entry = this.#run[place]!;
+      if (entry !== tombstone) entries.push(entry);
+    }
     for (const entry of entries) entry[heapIndex] = -1;
     this.#entries = [];
     this.#size = 0;
     this.#tombstones = 0;
+    this.#run = [];
+    this.#runHead = this.#runEnd = this.#runTombstones = 0;
     return entries;
+  }
+
+  /** The run's first (`first`, not a tombstone) goes before the heap's top (the heap is not empty). */
+  #runGoesFirst(first: T): boolean {
+    const priority = first.priority;
+    const topPriority = this.#priorities[0]!;
+    return priority > topPriority || (priority === topPriority && first[rankKey] < this.#ids[0]!);
+  }
+
+  #append(entry: T, priority: number, rank: number): void {
+    // A run whose head has moved far along is moved back to the front first, so that a queue
+    // that never empties (one job in, one out) does not grow its array for ever.
+    if (this.#runHead >= 1024 && 2 * this.#runHead >= this.#runEnd) this.#compactRun();
+    const place = this.#runEnd++;
+    this.#run[place] = entry;
+    entry[heapIndex] = -2 - place;
+    this.#runLastPriority = priority;
+    this.#runLastRank = rank;
+  }
+
+  #dropRunTombstones(): void {
+    while (this.#runHead < this.#runEnd && this.#run[this.#runHead] === tombstone) {
+      this.#run[this.#runHead++] = undefined as unknown as T;
+      this.#runTombstones--;
+    }
+    if (this.#runHead === this.#runEnd) this.#runHead = this.#runEnd = 0;
+  }
+
+  /** Moves the run's live entries to the front of its array, tombstones dropped: O(run). */
+  #compactRun(): void {
+    const run = this.#run;
+    let end = 0;
+    for (let place = this.#runHead; place < this.#runEnd; place++) {
+      const entry = run[place]!;
+      run[place] = undefined as unknown as T;
+      if (entry === tombstone) continue;
+      run[end] = entry;
+      entry[heapIndex] = -2 - end;
+      end++;
+    }
+    this.#runHead = 0;
+    this.#runEnd = end;
+    this.#runTombstones = 0;
   }
 
   #dropTombstonesAtTop(): void {

@@ -102,3 +102,79 @@ test('removing most entries (past the rebuild threshold) keeps the order of the 
     { numRuns: 100, ...ciSeed },
   );
 });
+
+test('entries pushed in queue order (the run beside the heap) and out of it, mixed with pops, removals and updates, come out in the model order', (t) => {
+  // Mostly equal priorities in submission order, so that most entries go to the run and some to
+  // the heap (a higher priority, or an update), and pops take from both.
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.nat(9), fc.integer({ min: -2, max: 2 })), { maxLength: 400 }),
+      (operations) => {
+        const queue = new JobQueue<Entry>();
+        const inside: Entry[] = [];
+        let nextId = 0;
+        for (const [roll, action, value] of operations) {
+          if (action <= 4 || inside.length === 0) {
+            // 8 in 10 at priority 0; the rest above or below.
+            const entry = new Entry(nextId++, roll < 8 ? 0 : value);
+            queue.push(entry);
+            inside.push(entry);
+          } else if (action === 5) {
+            const [entry] = inside.splice(roll % inside.length, 1);
+            if (!queue.remove(entry!) || queue.has(entry!)) return false;
+          } else if (action === 6) {
+            const entry = inside[roll % inside.length]!;
+            entry.priority = value;
+            queue.update(entry);
+          } else {
+            const expected = expectedOrder(inside)[0];
+            if (queue.peek()?.id !== expected) return false;
+            const popped = queue.pop()!;
+            if (popped.id !== expected || queue.has(popped)) return false;
+            inside.splice(inside.indexOf(popped), 1);
+          }
+          if (queue.size !== inside.length || !inside.every((entry) => queue.has(entry))) return false;
+        }
+        const drained: number[] = [];
+        for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) drained.push(entry.id);
+        t.deepEqual(drained, expectedOrder(inside));
+        return queue.size === 0;
+      },
+    ),
+    { numRuns: 300, ...ciSeed },
+  );
+});
+
+test('a queue that never empties (one entry in, one out, with a thousand waiting) keeps its order over many cycles, and removals past the threshold with it', (t) => {
+  const queue = new JobQueue<Entry>();
+  const inside: Entry[] = [];
+  let nextId = 0;
+  for (let index = 0; index < 1_000; index++) {
+    const entry = new Entry(nextId++, 0);
+    queue.push(entry);
+    inside.push(entry);
+  }
+  const popped: number[] = [];
+  for (let cycle = 0; cycle < 20_000; cycle++) {
+    const entry = new Entry(nextId++, 0);
+    queue.push(entry);
+    inside.push(entry);
+    // Every 7th cycle a removal from the middle, and one more in for it, so that run tombstones
+    // pile up and are compacted while the count stays.
+    if (cycle % 7 === 0) {
+      const [removed] = inside.splice(inside.length >> 1, 1);
+      t.true(queue.remove(removed!));
+      const extra = new Entry(nextId++, 0);
+      queue.push(extra);
+      inside.push(extra);
+    }
+    popped.push(queue.pop()!.id);
+    inside.shift();
+  }
+  t.is(queue.size, inside.length);
+  // Popped in increasing ids: each was the oldest waiting.
+  t.true(popped.every((id, index) => index === 0 || id > popped[index - 1]!));
+  const drained: number[] = [];
+  for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) drained.push(entry.id);
+  t.deepEqual(drained, inside.map((entry) => entry.id));
+});
