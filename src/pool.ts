@@ -444,10 +444,10 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     this.#queued++;
     this.#idle = false;
     // Its input function is still building the payload, or it waits for its dependencies: it
-    // joins the queue when that is done.
-    if (waitingOf(handle) !== undefined) return;
-    const dispatch = runningJobOf(handle) as Dispatch | undefined;
-    if (dispatch?.phase === 'building') return;
+    // joins the queue when that is done. (Its record read once: this is every submit's path.)
+    const job = runningJobOf(handle);
+    if (job !== undefined && (typeof job === 'number' || job instanceof Blocked || (job as Dispatch).phase === 'building')) return;
+    const dispatch = job as Dispatch | undefined;
     this.#join(handle, dispatch);
     this.#pump();
   }
