@@ -6,12 +6,13 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pool } from '../src/index.js';
 import { bullmq } from '../src/bullmq/index.js';
 import { remoteJobsPath, spawnCli, type Child } from './fixtures/bullmq-worker.js';
 import { began, Marks, waitFor } from './fixtures/executor-contract.js';
-import { startRedis, type RedisServer } from './fixtures/redis.js';
+import { startRedis, tlsCaPath, type RedisServer } from './fixtures/redis.js';
 
 const throwsOnLoad = fileURLToPath(new URL('./fixtures/fault-throws-on-load.ts', import.meta.url));
 
@@ -21,8 +22,8 @@ async function redisFor(t: ExecutionContext, password?: string): Promise<RedisSe
   return redis;
 }
 
-function cli(t: ExecutionContext, args: string[]): Child {
-  const child = spawnCli(args);
+function cli(t: ExecutionContext, args: string[], env: Record<string, string> = {}): Child {
+  const child = spawnCli(args, env);
   t.teardown(async () => {
     await child.stop(3000);
   });
@@ -77,6 +78,30 @@ test('with redis://:password@host:port the worker serves the pool, never prints 
   await pool.close();
   const exit = await worker.stop(10_000);
   t.deepEqual(exit, { code: 0, signal: null });
+  neverShows(t, worker, password);
+});
+
+test('with rediss:// (TLS, and a password) the worker serves the pool over TLS, trusting the CA given in NODE_EXTRA_CA_CERTS; without it, a clean failure naming the certificate', async (t) => {
+  const redis = await startRedis({ password, tls: true });
+  t.teardown(() => redis.stop());
+  const queue = `cli-tls-${randomUUID()}`;
+  // Not trusted: the certificate is refused, said plainly, and the password is not printed.
+  const untrusted = cli(t, ['worker', '--redis', redis.tlsUrl!, '--queue', queue, remoteJobsPath]);
+  const refused = await exitOf(untrusted);
+  t.is(refused.code, 1);
+  t.regex(untrusted.stderr(), /cannot reach Redis/);
+  t.regex(untrusted.stderr(), /certificate/i);
+  neverShows(t, untrusted, password);
+  // Trusted through Node's own NODE_EXTRA_CA_CERTS: it serves, and the pool reaches it over TLS too.
+  const worker = cli(t, ['worker', '--redis', redis.tlsUrl!, '--queue', queue, '--threads', '1', remoteJobsPath], { NODE_EXTRA_CA_CERTS: tlsCaPath });
+  await worker.waitFor(/serving/);
+  t.regex(worker.stderr(), /at rediss:\/\/:\*\*\*@127\.0\.0\.1:/);
+  const tls = { ca: readFileSync(tlsCaPath) };
+  const pool = new Pool({ executor: bullmq({ connection: { host: redis.host, port: redis.tlsPort!, password, tls }, queue, checkInterval: 200 }) });
+  t.teardown(() => pool.close());
+  t.is(await pool.submit(21, { name: 'double' }), 42);
+  await pool.close();
+  t.deepEqual(await worker.stop(10_000), { code: 0, signal: null });
   neverShows(t, worker, password);
 });
 
