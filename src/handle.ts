@@ -46,6 +46,9 @@ export interface HandleOwner {
   reprioritise(handle: AnyHandle, priority: number): boolean;
 }
 
+/** Shared by every copy of lazypool in a process: their handles know each other by it. */
+const handleBrand: unique symbol = Symbol.for('lazypool.JobHandle') as typeof handleBrand;
+
 /** @internal */
 export const ownerKey: unique symbol = Symbol('lazypool.owner');
 
@@ -315,6 +318,11 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
     return 'JobHandle';
   }
 
+  /** @internal Marks a JobHandle to any copy of lazypool in the process (see isForeignHandle). */
+  get [handleBrand](): true {
+    return true;
+  }
+
   /**
    * A handle from anything awaitable: `x` itself if it is a JobHandle, a handle that follows a
    * promise or thenable, or a fulfilled handle for a plain value. Such a handle belongs to no pool:
@@ -323,7 +331,18 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
   static from<T>(value: T): JobHandle<Awaited<T>> {
     if (value instanceof JobHandle) return value as JobHandle<Awaited<T>>;
     const handle = new JobHandle<Awaited<T>>({ id: ++ownerlessIds, input: value, options: noOptions });
-    if (isThenable(value)) {
+    if (isForeignHandle(value)) {
+      // A handle of another copy of lazypool in this process: followed through its onDone, not
+      // awaited, since awaiting a held handle would start it. (The pool passes priority and
+      // promote() on to it: see followedHandle.)
+      handle.#state = 'running';
+      handle.#startedAt = handle.#submittedAt;
+      value.onDone((followed) => {
+        const outcome = followed.outcome!;
+        if (outcome.status === 'fulfilled') settle(handle, 'fulfilled', outcome.value);
+        else settle(handle, 'rejected', outcome.reason);
+      });
+    } else if (isThenable(value)) {
       handle.#state = 'running';
       handle.#startedAt = handle.#submittedAt;
       value.then(
@@ -534,6 +553,30 @@ function checkCallback(method: string, callback: unknown): void {
   if (typeof callback !== 'function') {
     throw new TypeError(`${method}() needs a function, got ${callback === null ? 'null' : typeof callback}`);
   }
+}
+
+/** @internal What a pool uses of a handle of another copy of lazypool: its public methods only. */
+export interface ForeignHandle {
+  readonly state: JobState;
+  readonly priority: number;
+  readonly outcome: JobOutcome<unknown> | undefined;
+  setPriority(priority: number): unknown;
+  promote(): unknown;
+  onDone(callback: (handle: ForeignHandle) => void): unknown;
+}
+
+/** @internal A JobHandle of another copy of lazypool loaded in this process. */
+export function isForeignHandle(value: unknown): value is ForeignHandle {
+  return typeof value === 'object' && value !== null && !(value instanceof JobHandle) && (value as { [handleBrand]?: unknown })[handleBrand] === true;
+}
+
+/**
+ * @internal The handle a pool acts on for `handle`: for one made by `JobHandle.from` around a
+ * handle of another copy of lazypool, that handle, so that priority and promote() reach it as they
+ * reach a dependency of this copy; else `handle` itself.
+ */
+export function followedHandle(handle: AnyHandle): AnyHandle | ForeignHandle {
+  return ownerOf(handle) === undefined && isForeignHandle(handle.input) ? handle.input : handle;
 }
 
 /** @internal */

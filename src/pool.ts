@@ -12,6 +12,7 @@ import { DependencyError, PoolClosedError, TimeoutError } from './errors.js';
 import type { Executor, ExecutorJob, JobSource } from './executor.js';
 import {
   deliverProgress,
+  followedHandle,
   isThenable,
   JobHandle,
   assignPriority,
@@ -192,7 +193,8 @@ function countDown(handle: JobHandle): number {
 
 /** A job's priority flows to the dependencies it waits for: each that waits at a lower one is raised to it. */
 function inherit(dependencies: readonly JobHandle[], priority: number): void {
-  for (const dependency of dependencies) {
+  for (const each of dependencies) {
+    const dependency = followedHandle(each);
     if ((dependency.state === 'queued' || dependency.state === 'held') && dependency.priority < priority) dependency.setPriority(priority);
   }
 }
@@ -777,7 +779,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       const dependencies = dependenciesOf(handle, waiting);
       blockedRecord(handle).promotedAt = ++this.#promotions;
       // Its dependencies go first, promoted too; it follows the moment the last is done.
-      for (const dependency of dependencies) dependency.promote();
+      for (const dependency of dependencies) followedHandle(dependency).promote();
       this.#pump();
       return;
     }

@@ -10,11 +10,11 @@ import { cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Pool } from '../src/index.js';
+import { JobHandle, Pool } from '../src/index.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
-async function secondCopy(): Promise<{ worker: string; remove: () => Promise<void> }> {
+async function secondCopy(): Promise<{ worker: string; index: string; remove: () => Promise<void> }> {
   const built = join(repo, 'dist', 'src');
   if (!existsSync(join(built, 'worker.js'))) throw new Error('dist/src/worker.js is missing: run `npm run build` first');
   const scratch = await mkdtemp(join(tmpdir(), 'lazypool-second-copy-'));
@@ -23,7 +23,11 @@ async function secondCopy(): Promise<{ worker: string; remove: () => Promise<voi
   await writeFile(join(copy, 'package.json'), JSON.stringify({ name: 'lazypool', type: 'module' }));
   // Its own dependencies (comlink) resolve from the folder above it, as in node_modules.
   await symlink(join(repo, 'node_modules'), join(scratch, 'node_modules'), 'dir');
-  return { worker: pathToFileURL(join(copy, 'dist', 'src', 'worker.js')).href, remove: () => rm(scratch, { recursive: true, force: true }) };
+  return {
+    worker: pathToFileURL(join(copy, 'dist', 'src', 'worker.js')).href,
+    index: pathToFileURL(join(copy, 'dist', 'src', 'index.js')).href,
+    remove: () => rm(scratch, { recursive: true, force: true }),
+  };
 }
 
 async function waitForWord(words: Int32Array, index: number): Promise<void> {
@@ -54,6 +58,38 @@ test('progress() and cancelled() from a second copy of lazypool work on every ca
     t.is(handle.state, 'cancelled');
   } finally {
     await pool.close();
+    await remove();
+  }
+});
+
+test('a held handle of a second copy of lazypool, given in after, stays held (its dependant waits); priority and promote() reach it as they reach a handle of this copy', async (t) => {
+  const { index, remove } = await secondCopy();
+  const other = (await import(index)) as typeof import('../src/index.js');
+  const theirs = new other.Pool({ run: (value: number) => value * 10, concurrency: 1 });
+  const ours = new Pool({ run: (value: unknown) => value, concurrency: 1 });
+  try {
+    const held = theirs.submit(4, { hold: true });
+    t.false(held instanceof JobHandle, 'the dependency is of the other copy');
+    const dependant = ours.submit((result: unknown) => ({ got: result }), { after: [held] });
+    await new Promise((resolve) => setImmediate(resolve));
+    // Awaiting it would have started it: it is followed instead.
+    t.is(held.state, 'held');
+    t.is(dependant.state, 'queued');
+    dependant.setPriority(5);
+    t.is(held.priority, 5);
+    t.is(held.state, 'held');
+    dependant.promote();
+    t.deepEqual(await dependant, { got: 40 });
+    t.is(held.state, 'fulfilled');
+    // A failure of the other copy's job flows down as a DependencyError.
+    const failing = theirs.submit(Number.NaN, { hold: true });
+    const after = ours.submit(1, { after: [failing] });
+    failing.cancel();
+    const error = await t.throwsAsync(after);
+    t.is((error as Error).name, 'DependencyError');
+  } finally {
+    await ours.close();
+    await theirs.close();
     await remove();
   }
 });
