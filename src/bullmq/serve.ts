@@ -228,10 +228,14 @@ export async function serve(options: ServeOptions): Promise<Server> {
       }
       closing ??= (async () => {
         clearInterval(registration);
+        // BullMQ stops fetching the moment close() is called (a job that completes meanwhile no
+        // longer fetches the next with it): called first, not after a round trip to Redis, in which
+        // a running job that ended took a new one. Jobs asking for the go-ahead get their answer:
+        // only the submitting process decides whether they begin, and a yes runs them, as running
+        // jobs, before the worker closes.
+        const workerClosed = worker.close();
         await side!.zrem(names.workers, member).catch(() => {});
-        // Jobs asking for the go-ahead get their answer (a round trip): only the submitting process
-        // decides whether they begin. A yes runs them, as running jobs, before the worker closes.
-        await worker.close();
+        await workerClosed;
         await pool.close();
         await subscriber!.quit().catch(() => subscriber!.disconnect());
         await side!.quit().catch(() => side!.disconnect());
