@@ -876,11 +876,12 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       handle[rankKey] = handle.id - depth * heightStep;
       this.#lengthenChains(dependencies, 1);
     }
+    let pending = dependencies.length;
     for (let index = 0; index < dependencies.length; index++) {
       const dependency = dependencies[index]!;
       const outcome = dependency.outcome;
       if (outcome !== undefined && (settledWillDo || outcome.status === 'fulfilled')) {
-        countDown(handle);
+        pending = countDown(handle);
         continue;
       }
       const waiting = this.#waiting.get(dependency);
@@ -894,8 +895,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       }
     }
     // All were fulfilled already: it goes on as if it had none.
-    const waiting = waitingOf(handle)!;
-    if ((typeof waiting === 'number' ? waiting : waiting.pending) === 0) this.#goOn(handle);
+    if (pending === 0) this.#goOn(handle);
     return true;
   }
 
