@@ -331,26 +331,27 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
   static from<T>(value: T): JobHandle<Awaited<T>> {
     if (value instanceof JobHandle) return value as JobHandle<Awaited<T>>;
     const handle = new JobHandle<Awaited<T>>({ id: ++ownerlessIds, input: value, options: noOptions });
-    if (isForeignHandle(value)) {
+    const foreign = isForeignHandle(value);
+    if (!foreign && !isThenable(value)) {
+      settle(handle, 'fulfilled', value);
+      return handle;
+    }
+    handle.#state = 'running';
+    handle.#startedAt = handle.#submittedAt;
+    if (foreign) {
       // A handle of another copy of lazypool in this process: followed through its onDone, not
       // awaited, since awaiting a held handle would start it. (The pool passes priority and
       // promote() on to it: see followedHandle.)
-      handle.#state = 'running';
-      handle.#startedAt = handle.#submittedAt;
       value.onDone((followed) => {
         const outcome = followed.outcome!;
         if (outcome.status === 'fulfilled') settle(handle, 'fulfilled', outcome.value);
         else settle(handle, 'rejected', outcome.reason);
       });
-    } else if (isThenable(value)) {
-      handle.#state = 'running';
-      handle.#startedAt = handle.#submittedAt;
-      value.then(
+    } else {
+      (value as PromiseLike<unknown>).then(
         (result) => settle(handle, 'fulfilled', result),
         (error: unknown) => settle(handle, 'rejected', error),
       );
-    } else {
-      settle(handle, 'fulfilled', value);
     }
     return handle;
   }
