@@ -80,20 +80,13 @@ export class JobQueue<T extends QueueEntry> {
 
   /** The next entry to run, without taking it out. */
   peek(): T | undefined {
-    this.#dropTombstonesAtTop();
-    this.#dropRunTombstones();
-    const first = this.#runHead < this.#runEnd ? this.#run[this.#runHead] : undefined;
-    if (this.#size === 0) return first;
-    if (first === undefined || !this.#runGoesFirst(first)) return this.#entries[0];
-    return first;
+    return this.#runFirstIfNext() ?? (this.#size > 0 ? this.#entries[0] : undefined);
   }
 
   /** Takes out and returns the next entry to run. */
   pop(): T | undefined {
-    this.#dropTombstonesAtTop();
-    this.#dropRunTombstones();
-    const first = this.#runHead < this.#runEnd ? this.#run[this.#runHead] : undefined;
-    if (first !== undefined && (this.#size === 0 || this.#runGoesFirst(first))) {
+    const first = this.#runFirstIfNext();
+    if (first !== undefined) {
       this.#run[this.#runHead++] = undefined as unknown as T;
       if (this.#runHead === this.#runEnd) this.#runHead = this.#runEnd = 0;
       first[heapIndex] = -1;
@@ -152,11 +145,20 @@ export class JobQueue<T extends QueueEntry> {
     return entries;
   }
 
-  /** The run's first (`first`, not a tombstone) goes before the heap's top (the heap is not empty). */
-  #runGoesFirst(first: T): boolean {
+  /**
+   * The run's first entry if it is the next to run (the heap is empty, or it goes before the
+   * heap's top), else undefined; tombstones at the front of either are dropped first, so that
+   * after it the heap's top, if any, is a live entry.
+   */
+  #runFirstIfNext(): T | undefined {
+    this.#dropTombstonesAtTop();
+    this.#dropRunTombstones();
+    if (this.#runHead === this.#runEnd) return undefined;
+    const first = this.#run[this.#runHead]!;
+    if (this.#size === 0) return first;
     const priority = first.priority;
     const topPriority = this.#priorities[0]!;
-    return priority > topPriority || (priority === topPriority && first[rankKey] < this.#ids[0]!);
+    return priority > topPriority || (priority === topPriority && first[rankKey] < this.#ids[0]!) ? first : undefined;
   }
 
   #append(entry: T, priority: number, rank: number): void {
