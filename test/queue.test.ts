@@ -19,6 +19,13 @@ function expectedOrder(entries: Entry[]): number[] {
   return [...entries].sort((a, b) => b.priority - a.priority || a.id - b.id).map((e) => e.id);
 }
 
+/** Pops every entry left, in the order the queue gives them; their ids. */
+function popAll(queue: JobQueue<Entry>): number[] {
+  const ids: number[] = [];
+  for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) ids.push(entry.id);
+  return ids;
+}
+
 test('the queue pops by priority, then submission order, through any mix of push, remove and update', (t) => {
   fc.assert(
     fc.property(
@@ -48,8 +55,7 @@ test('the queue pops by priority, then submission order, through any mix of push
           }
           if (queue.size !== inside.length) return false;
         }
-        const drained: number[] = [];
-        for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) drained.push(entry.id);
+        const drained = popAll(queue);
         t.deepEqual(drained, expectedOrder(inside));
         return true;
       },
@@ -93,8 +99,7 @@ test('removing most entries (past the rebuild threshold) keeps the order of the 
           entry.priority = -entry.priority;
           queue.update(entry);
         }
-        const drained: number[] = [];
-        for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) drained.push(entry.id);
+        const drained = popAll(queue);
         t.deepEqual(drained, expectedOrder(kept));
         return queue.size === 0;
       },
@@ -135,8 +140,7 @@ test('entries pushed in queue order (the run beside the heap) and out of it, mix
           }
           if (queue.size !== inside.length || !inside.every((entry) => queue.has(entry))) return false;
         }
-        const drained: number[] = [];
-        for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) drained.push(entry.id);
+        const drained = popAll(queue);
         t.deepEqual(drained, expectedOrder(inside));
         return queue.size === 0;
       },
@@ -174,7 +178,6 @@ test('a queue that never empties (one entry in, one out, with a thousand waiting
   t.is(queue.size, inside.length);
   // Popped in increasing ids: each was the oldest waiting.
   t.true(popped.every((id, index) => index === 0 || id > popped[index - 1]!));
-  const drained: number[] = [];
-  for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) drained.push(entry.id);
+  const drained = popAll(queue);
   t.deepEqual(drained, inside.map((entry) => entry.id));
 });
