@@ -13,6 +13,7 @@
 // Every result timed is checked: each digest, each tiny job's value, each trivial job's value,
 // each cancelled handle's CancelledError, and the jobs that began before the urgent one.
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import PQueue from 'p-queue';
@@ -92,16 +93,71 @@ const throughputCases: readonly ThroughputCase[] = [
   },
 ];
 
-/** Submits `count` jobs at once, awaits every result, returns jobs/s; then checks each result. */
-async function checkedJobsPerSecond(pool: PoolUnderTest, entry: ThroughputCase, count: number): Promise<number> {
+interface ThroughputMeasure {
+  readonly jobsPerSecond: number;
+  /** CPU time of the whole process (every thread) per job, ms. */
+  readonly cpuMsPerJob: number;
+  /** CPU time of the main thread alone per job, ms (NaN where /proc is not there to read it). */
+  readonly mainCpuMsPerJob: number;
+  /** Context switches of all the process's threads per job (NaN without /proc): voluntary, involuntary. */
+  readonly switchesPerJob: number;
+  readonly preemptionsPerJob: number;
+}
+
+/** Submits `count` jobs at once, awaits every result; then checks each result. */
+async function checkedJobsPerSecond(pool: PoolUnderTest, entry: ThroughputCase, count: number): Promise<ThroughputMeasure> {
   const pending: PromiseLike<unknown>[] = new Array(count);
+  const cpuBefore = process.cpuUsage();
+  const mainBefore = mainThreadCpuMs();
+  const switchesBefore = contextSwitches();
   const started = performance.now();
   for (let index = 0; index < count; index++) pending[index] = pool.submit(entry.job, entry.input(index));
   const results = await Promise.all(pending);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const mainCpu = mainThreadCpuMs() - mainBefore;
+  const switches = contextSwitches();
   if (results.length !== count) throw new Error(`${entry.label}: ${results.length} results for ${count} jobs`);
   for (let index = 0; index < count; index++) entry.check(index, results[index]);
-  return count / seconds;
+  return {
+    jobsPerSecond: count / seconds,
+    cpuMsPerJob: (cpu.user + cpu.system) / 1000 / count,
+    mainCpuMsPerJob: mainCpu / count,
+    switchesPerJob: (switches.voluntary - switchesBefore.voluntary) / count,
+    preemptionsPerJob: (switches.involuntary - switchesBefore.involuntary) / count,
+  };
+}
+
+/** CPU time of the main thread so far, ms (10 ms ticks, from /proc); NaN where there is no /proc. */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Context switches of every thread of the process so far (NaN where there is no /proc). */
+function contextSwitches(): { voluntary: number; involuntary: number } {
+  let voluntary = 0;
+  let involuntary = 0;
+  try {
+    for (const thread of readdirSync('/proc/self/task')) {
+      let status: string;
+      try {
+        status = readFileSync(`/proc/self/task/${thread}/status`, 'utf8');
+      } catch {
+        continue; // the thread ended meanwhile
+      }
+      voluntary += Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+      involuntary += Number(/\nnonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+    }
+  } catch {
+    return { voluntary: Number.NaN, involuntary: Number.NaN };
+  }
+  return { voluntary, involuntary };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,6 +336,40 @@ interface CancelSettledRound {
   readonly allSettledMs: number;
   readonly totalMs: number;
   readonly jobsRun: number;
+  /** The same Promise.allSettled over as many already-rejected native promises: the least any awaitable costs. */
+  readonly nativePromisesMs: number;
+  /** …and over as many plain thenables that reject at once: the least a handle that is not a promise can cost. */
+  readonly thenablesMs: number;
+}
+
+/**
+ * ms for `Promise.allSettled` over `count` awaitables that `make` builds before the clock starts;
+ * every outcome is checked to be the rejection with `error`.
+ */
+async function allSettledMs(count: number, error: Error, make: () => PromiseLike<never>): Promise<number> {
+  const awaitables: PromiseLike<never>[] = new Array(count);
+  for (let index = 0; index < count; index++) awaitables[index] = make();
+  const started = performance.now();
+  const outcomes = await Promise.allSettled(awaitables);
+  const ms = performance.now() - started;
+  outcomes.forEach((outcome, index) => {
+    if (outcome.status !== 'rejected' || outcome.reason !== error) throw new Error(`floor, awaitable ${index}: not rejected with the error`);
+  });
+  return ms;
+}
+
+/** The two floors of the cancel + allSettled target, measured in the same round as lazypool. */
+async function allSettledFloors(count: number): Promise<{ nativePromisesMs: number; thenablesMs: number }> {
+  const error = new Error('cancelled');
+  const nativePromisesMs = await allSettledMs(count, error, () => {
+    const promise = Promise.reject(error);
+    promise.catch(ignore);
+    return promise;
+  });
+  const thenablesMs = await allSettledMs(count, error, () => ({
+    then: (_onFulfilled: unknown, onRejected?: ((reason: unknown) => unknown) | null) => onRejected?.(error),
+  }) as unknown as PromiseLike<never>);
+  return { nativePromisesMs, thenablesMs };
 }
 
 /** Jobs cancelled and awaited before the measure, so the cancel path is compiled. */
@@ -310,7 +400,8 @@ async function cancelThenAllSettled(threads: number, jobs: number): Promise<Canc
     });
     // Anything that ran anyway would have booked itself by now that the threads are free.
     await pool.idle();
-    return { cancelLoopMs: cancelled - started, allSettledMs: settled - cancelled, totalMs: settled - started, jobsRun: ledger.jobsRun };
+    const floors = await allSettledFloors(jobs);
+    return { cancelLoopMs: cancelled - started, allSettledMs: settled - cancelled, totalMs: settled - started, jobsRun: ledger.jobsRun, ...floors };
   } finally {
     await withinTime(pool.close({ cancelQueued: true }), 10_000, 'pool.close()').catch(ignore);
   }
@@ -344,8 +435,8 @@ export const lazy: Benchmark = {
       if (!pool) return;
       try {
         for (const workload of throughputCases) {
-          const value = await checkedJobsPerSecond(pool, workload, jobsOf(workload));
-          samples.push({ contender: entry.label, case: workload.label, round, value, unit: 'jobs/s' });
+          const { jobsPerSecond: value, ...costs } = await checkedJobsPerSecond(pool, workload, jobsOf(workload));
+          samples.push({ contender: entry.label, case: workload.label, round, value, unit: 'jobs/s', extra: { ...costs } });
           context.log(`round ${round + 1}/${throughputRounds} ${entry.label}, ${workload.label}: ${formatNumber(value)} jobs/s`);
         }
       } finally {
@@ -389,6 +480,27 @@ export const lazy: Benchmark = {
         formatRatio(row.ratio),
         `${formatRatio(row.medianRoundRatio)} (${formatRatio(row.minRoundRatio)}-${formatRatio(row.maxRoundRatio)})`,
       ]),
+    });
+    // Where the time goes: the two cores are shared by the main thread and the threads, so CPU
+    // spent per job anywhere in the process is taken from the jobs.
+    const costOf = (label: string, caseName: string, key: string) =>
+      median(samples.filter((sample) => sample.contender === label && sample.case === caseName).map((sample) => sample.extra?.[key] ?? Number.NaN));
+    const costRows = throughputCases.flatMap((workload) =>
+      [lazyLabel, piscinaLabel].map((label) => ({
+        case: workload.label,
+        contender: label,
+        cpuMsPerJob: costOf(label, workload.label, 'cpuMsPerJob'),
+        mainCpuMsPerJob: costOf(label, workload.label, 'mainCpuMsPerJob'),
+        switchesPerJob: costOf(label, workload.label, 'switchesPerJob'),
+        preemptionsPerJob: costOf(label, workload.label, 'preemptionsPerJob'),
+      })),
+    );
+    const perJob = (ms: number) => (Number.isFinite(ms) ? `${(ms * 1000).toFixed(ms < 0.01 ? 2 : 0)} µs` : 'n/a');
+    const perJobCount = (count: number) => (Number.isFinite(count) ? count.toFixed(2) : 'n/a');
+    tables.push({
+      title: `Where the time goes, per job (medians of the same rounds): CPU of the whole process, of the main thread alone (10 ms ticks), and context switches of all threads (voluntary; involuntary: preempted)`,
+      columns: ['case', 'contender', 'process CPU', 'main thread CPU', 'switches', 'preemptions'],
+      rows: costRows.map((row) => [row.case, row.contender, perJob(row.cpuMsPerJob), perJob(row.mainCpuMsPerJob), perJobCount(row.switchesPerJob), perJobCount(row.preemptionsPerJob)]),
     });
     for (const row of throughputMedians) {
       targets.push({
@@ -531,7 +643,8 @@ export const lazy: Benchmark = {
         cancelResults.push(result);
         samples.push({ contender: 'lazypool', case: 'cancel + allSettled', round, value: result.totalMs, unit: 'ms', extra: { ...result } });
         context.log(
-          `round ${round + 1}/${cancelRounds} cancel ${formatNumber(cancelJobs)}: loop ${formatMs(result.cancelLoopMs)}, allSettled ${formatMs(result.allSettledMs)}, ${result.jobsRun} ran`,
+          `round ${round + 1}/${cancelRounds} cancel ${formatNumber(cancelJobs)}: loop ${formatMs(result.cancelLoopMs)}, allSettled ${formatMs(result.allSettledMs)}, ${result.jobsRun} ran; ` +
+            `allSettled over native promises ${formatMs(result.nativePromisesMs)}, over thenables ${formatMs(result.thenablesMs)}`,
         );
       } catch (error) {
         notes.push(`cancel + allSettled, round ${round + 1}: ${error instanceof Error ? error.message : String(error)}`);
@@ -545,15 +658,23 @@ export const lazy: Benchmark = {
       allSettledMs: median(cancelResults.map((row) => row.allSettledMs)),
       totalMs: median(cancelResults.map((row) => row.totalMs)),
       jobsRun: Math.max(0, ...cancelResults.map((row) => row.jobsRun)),
+      nativePromisesMs: median(cancelResults.map((row) => row.nativePromisesMs)),
+      thenablesMs: median(cancelResults.map((row) => row.thenablesMs)),
     };
     tables.push({
       title: `${formatNumber(cancelJobs)} waiting jobs (every thread held): handle.cancel() on each, then await Promise.allSettled(handles) (median of ${cancelResults.length} rounds; each outcome checked to be a CancelledError)`,
       columns: ['contender', 'cancel loop', 'allSettled after', 'total', 'jobs that ran'],
-      rows: [['lazypool', formatMs(cancelMedian.cancelLoopMs), formatMs(cancelMedian.allSettledMs), formatMs(cancelMedian.totalMs), formatNumber(cancelMedian.jobsRun)]],
+      rows: [
+        ['lazypool', formatMs(cancelMedian.cancelLoopMs), formatMs(cancelMedian.allSettledMs), formatMs(cancelMedian.totalMs), formatNumber(cancelMedian.jobsRun)],
+        ['floor: already-rejected native promises', '-', formatMs(cancelMedian.nativePromisesMs), '-', '-'],
+        ['floor: plain thenables that reject at once', '-', formatMs(cancelMedian.thenablesMs), '-', '-'],
+      ],
     });
     targets.push({
       target: `cancelling ${formatNumber(cancelJobs)} waiting jobs, Promise.allSettled over them included: < 100 ms, none run`,
-      measured: `${formatMs(cancelMedian.totalMs)} (loop ${formatMs(cancelMedian.cancelLoopMs)} + allSettled ${formatMs(cancelMedian.allSettledMs)}), ${cancelMedian.jobsRun} ran`,
+      measured:
+        `${formatMs(cancelMedian.totalMs)} (loop ${formatMs(cancelMedian.cancelLoopMs)} + allSettled ${formatMs(cancelMedian.allSettledMs)}), ${cancelMedian.jobsRun} ran; ` +
+        `the allSettled alone costs ${formatMs(cancelMedian.nativePromisesMs)} over as many rejected native promises and ${formatMs(cancelMedian.thenablesMs)} over plain thenables`,
       met: cancelMedian.rounds > 0 && cancelMedian.totalMs < 100 && cancelMedian.jobsRun === 0,
     });
     chartRows.push({ panel: `cancel ${formatNumber(cancelJobs)} + allSettled: ms (< 100)`, contender: 'lazypool', value: cancelMedian.totalMs });
@@ -570,7 +691,7 @@ export const lazy: Benchmark = {
         cancel: { rounds: cancelRounds, jobs: cancelJobs },
       },
       samples,
-      medians: [...throughputMedians, ...urgentMedians, ...handleMedians, cancelMedian],
+      medians: [...throughputMedians, ...costRows.map((row) => ({ section: 'cost per job', ...row })), ...urgentMedians, ...handleMedians, cancelMedian],
       tables,
       targets,
       notes,
