@@ -377,16 +377,14 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   };
 
   constructor(options: PoolOptions & { Handle?: new (init: any) => H }) {
-    super();
+    // The options are checked and the threads asked for before the pool's own set-up: a fresh
+    // pool's first result waits for its first thread, not for the fields below.
     const checked = checkPoolOptions(options);
+    const executor =
+      checked.executor ?? (checked.run !== undefined ? new InProcessExecutor(checked.run, checked.abortGrace ?? defaults.abortGrace) : new ThreadExecutor(checked));
+    super();
+    this.#executor = executor;
     this.#Handle = checked.Handle ?? JobHandle;
-    if (checked.executor !== undefined) {
-      this.#executor = checked.executor;
-    } else if (checked.run !== undefined) {
-      this.#executor = new InProcessExecutor(checked.run, checked.abortGrace ?? defaults.abortGrace);
-    } else {
-      this.#executor = new ThreadExecutor(checked);
-    }
     this.#concurrency = checked.concurrency;
     this.#criticalPath = checked.criticalPath === true;
     this.#executor.attach(this.#source);
