@@ -644,10 +644,11 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       const left = Math.max(0, timeout - (performance.now() - at));
       dispatch.timer = new Timer(() => this.#cancel(handle, 'rejected', new TimeoutError(timeout)), left);
     }
-    this.emit('start', handle);
     // Found begun inside the caller's own cancel(), hold(), setPriority(), pause()…: its onStart
-    // callbacks wait for that call to return.
+    // callbacks wait for that call to return. Taken before the 'start' listeners run: one that
+    // cancels the job (which did begin) must not drop them.
     runStartCallbacks(handle, this.#inCall > 0);
+    this.emit('start', handle);
   }
 
   /** The job has really stopped: free its slot, settle its handle, let the executor take more. */
@@ -704,8 +705,13 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
     this.#pump();
   }
 
-  /** Asks the executor for a handed job back; false if it began (it is `running` now). */
+  /**
+   * Asks the executor for a handed job back; false if it began (it is `running` now), or if it is
+   * no longer handed over: a 'start' listener or an onStart callback, run while a caller's loop
+   * over the handed jobs took one back, may have taken it back (or seen it begin) already.
+   */
   #takeBack(dispatch: Dispatch, cancelling = false): boolean {
+    if (dispatch.phase !== 'handed') return false;
     if (!this.#executor.takeBack(dispatch, cancelling)) return false;
     this.#handed.delete(dispatch);
     if (this.#lastHanded === dispatch) this.#lastHanded = undefined;

@@ -471,3 +471,70 @@ test.serial("every settled job gets exactly one 'done' event, even one settled i
     [1, 1, 1],
   );
 });
+
+/**
+ * Waits, blocking this thread, until `count` jobs have entered workers (counterWord.entered): the
+ * pool learns of those begins only when this thread next turns its event loop, that is inside the
+ * call the test makes next. Fails after 10 s instead of hanging.
+ */
+function blockUntilEntered(counter: Int32Array, count: number): void {
+  const deadline = performance.now() + 10_000;
+  for (let entered = Atomics.load(counter, counterWord.entered); entered < count; entered = Atomics.load(counter, counterWord.entered)) {
+    if (performance.now() > deadline) throw new Error(`only ${entered} of ${count} jobs entered a worker within 10 s`);
+    Atomics.wait(counter, counterWord.entered, entered, 5);
+  }
+}
+
+for (const action of ['pause()', 'promote()', 'setPriority()'] as const) {
+  test.serial(`a 'start' listener that calls ${action} while pause() takes jobs back: every job runs once and settles (regression: jobs ran 3 times or stayed queued)`, async (t) => {
+    const watch = watchProcess();
+    const pool = new Pool({ filename: faultsWorker, maxThreads: 2 });
+    const warmUpJobs = await warmUp(pool);
+    // Only counterWord.entered is read here: how many jobs ever entered a worker.
+    const counter = newCounter(1_000);
+    const ledger = new Ledger(pool);
+    const handles = Array.from({ length: 10 }, (_, index) => ledger.add(pool.submit({ counter, ms: 20, value: index }, { name: 'counted' })));
+    const onStarts = handles.map(() => 0);
+    handles.forEach((handle, index) => handle.onStart(() => onStarts[index]!++));
+    const last = handles.at(-1)!;
+    const listener = (): void => {
+      if (action === 'pause()') pool.pause();
+      else if (action === 'promote()') last.promote();
+      else last.setPriority(10);
+    };
+    pool.on('start', listener);
+    // Both threads have begun a job the pool has not heard of yet: pause() finds them begun, and
+    // their 'start' events run the listener inside pause()'s loop over the jobs sent ahead.
+    blockUntilEntered(counter, 2);
+    pool.pause();
+    pool.off('start', listener);
+    pool.resume();
+    const values = await unlessHung(Promise.all(handles), 'the jobs after resume()');
+    t.deepEqual(values, handles.map((_, index) => index));
+    t.is(Atomics.load(counter, counterWord.entered), 10, 'jobs that entered a worker (each must run once)');
+    t.deepEqual(onStarts, handles.map(() => 1));
+    await pool.close();
+    t.deepEqual(ledger.problems(), []);
+    const { threads, concurrency, ...counts } = pool.stats;
+    t.deepEqual(counts, { held: 0, queued: 0, running: 0, fulfilled: warmUpJobs + 10, rejected: 0, cancelled: 0 });
+    t.deepEqual(watch.stop(), { unhandled: [], warnings: [] });
+  });
+}
+
+test.serial("a job cancelled by a 'start' listener still gets its onStart callbacks: it did begin", async (t) => {
+  const pool = new Pool({ filename: faultsWorker, maxThreads: 1 });
+  await warmUp(pool);
+  const order: string[] = [];
+  pool.on('start', (handle) => {
+    order.push(`start event ${handle.state}`);
+    handle.cancel('from the listener');
+  });
+  const handle = pool.submit({ ms: 5 }, { name: 'spin' });
+  handle.onStart((begun) => order.push(`onStart ${begun.state}`));
+  await t.throwsAsync(handle, { instanceOf: CancelledError });
+  await new Promise((resolve) => setImmediate(resolve));
+  t.true(handle.timing.startedAt !== undefined);
+  // Both, once each, while it was running (in whichever order the pool calls them).
+  t.deepEqual([...order].sort(), ['onStart running', 'start event running']);
+  await pool.close();
+});
