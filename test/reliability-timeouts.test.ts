@@ -61,3 +61,23 @@ test.serial('a timeout too long for setTimeout (2^31 ms and more) never fires ea
   // Nor does a long timer outlive its job.
   t.deepEqual(leftBehind(baseline), {});
 });
+
+test.serial('a job never times out before its timeout has passed since it began (300 jobs, timeouts of 1-5 ms; regression: up to 1.9 ms early)', async (t) => {
+  const pool = new Pool({ filename: faultsWorker, maxThreads: 2, abortGrace: 1_000 });
+  const random = randomSource(0x7157_0004);
+  const handles = Array.from({ length: 300 }, () => pool.submit({ ms: 30 }, { name: 'spin', timeout: between(random, 1, 5) }));
+  const outcomes = await Promise.allSettled(handles);
+  const early: string[] = [];
+  for (const [index, handle] of handles.entries()) {
+    const reason = (outcomes[index] as PromiseRejectedResult).reason as Error;
+    t.is(reason?.name, 'TimeoutError', `job ${index}`);
+    const { startedAt, settledAt } = handle.timing;
+    // A job that timed out while it waited for a thread never began: nothing to compare.
+    if (startedAt === undefined) continue;
+    const ran = settledAt! - startedAt;
+    const timeout = (handle.options as { timeout: number }).timeout;
+    if (ran < timeout) early.push(`job ${index}: timed out after ${ran.toFixed(3)} ms of a ${timeout} ms timeout`);
+  }
+  t.deepEqual(early, []);
+  await pool.close();
+});
