@@ -294,3 +294,12 @@ test('a CommonJS worker module: module.exports = fn is the default, its properti
   await t.throwsAsync(named.submit(5), { message: /no export named 'default'/ });
   await named.close();
 });
+
+test('an ES module worker is imported once per thread, from the thread\'s start; neither the thread nor the main thread is left with the variable that named it', async (t) => {
+  const before = process.env.LAZYPOOL_PRELOAD_MODULE;
+  const pool = new Pool({ filename: new URL('./fixtures/preload.mjs', import.meta.url), maxThreads: 2 });
+  t.is(process.env.LAZYPOOL_PRELOAD_MODULE, before);
+  const reports = await Promise.all(Array.from({ length: 8 }, () => pool.submit<{ evaluations: number; variable: string | null }>(null, { name: 'report' })));
+  for (const report of reports) t.deepEqual(report, { evaluations: 1, variable: null });
+  await pool.close();
+});

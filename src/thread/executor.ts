@@ -28,7 +28,7 @@ import { defaults, type PoolOptions } from '../options.js';
 import { Timer } from '../timer.js';
 import { BriefPolicy } from './brief.js';
 import type { BatchEnvelope, Envelope } from './entry.js';
-import { Claim, Control, newBlock, Outcome, slotsPerBlock, slotWord, slotWords, storedResultBytes, timesOf, Word } from './layout.js';
+import { Claim, Control, isImported, newBlock, Outcome, preloadKey, slotsPerBlock, slotWord, slotWords, storedResultBytes, timesOf, Word } from './layout.js';
 import { isCloneError, isMovable, isTransported, notCloneable, revive, transferableSymbol, transfers, valueSymbol, workerExited } from './replies.js';
 import { readStored } from './store.js';
 import { UrgentFirstQueue } from './urgent-queue.js';
@@ -165,7 +165,8 @@ export class ThreadExecutor implements Executor {
     // Every thread is kept (see #tasksPerPlace), unless there are absurdly many to start at once.
     const minThreads = piscinaOptions.minThreads ?? (maxThreads <= threadsKeptAtMost() ? maxThreads : Math.min(maxThreads, availableParallelism()));
     this.#tasksPerPlace = minThreads >= maxThreads ? aheadTasksPerPlace : 1;
-    this.#piscina = startPiscina({
+    const preload = piscinaOptions.env === undefined && isImported(this.#filename) ? this.#filename : undefined;
+    this.#piscina = startPiscina(preload, {
       idleTimeout: defaults.idleTimeout,
       // Piscina re-queues a task it could not place at the tail unless told otherwise; the few
       // tasks it holds were sent in the pool's order and must start in that order.
@@ -176,6 +177,10 @@ export class ThreadExecutor implements Executor {
       // Piscina's run and wait histograms are not exposed by lazypool: not worth two clock reads
       // and two histogram records per job.
       recordTiming: false,
+      // A thread with no task waits with Atomics.waitAsync, not Atomics.wait: its event loop keeps
+      // turning, so the worker module it imports from its start (preloadKey) loads meanwhile, and
+      // a worker's own timers and I/O are not frozen between jobs.
+      atomics: 'async',
       ...piscinaOptions,
       // Every thread kept alive unless told otherwise: see #tasksPerPlace.
       // As Piscina does: a minThreads above maxThreads is maxThreads.
@@ -892,7 +897,11 @@ function defaultMaxThreads(): number {
  * Piscina starts minThreads threads in its constructor; what Node refuses there comes out as a
  * DataCloneError or a plain Error that names no option. Name it.
  */
-function startPiscina(options: ConstructorParameters<typeof Piscina>[0]): Piscina {
+function startPiscina(preload: string | undefined, options: ConstructorParameters<typeof Piscina>[0]): Piscina {
+  // The threads Piscina starts here copy process.env as they are made: they see `preloadKey` (see
+  // layout.ts), and nothing else in this thread can run while it is set.
+  const before = process.env[preloadKey];
+  if (preload !== undefined) process.env[preloadKey] = preload;
   try {
     return new Piscina(options);
   } catch (error) {
@@ -903,6 +912,11 @@ function startPiscina(options: ConstructorParameters<typeof Piscina>[0]): Piscin
     if (code === 'ERR_WORKER_INVALID_EXEC_ARGV') throw new TypeError(`execArgv is not valid for a worker thread: ${detail}`, { cause: error });
     if (typeof code === 'string' && code.startsWith('ERR_INVALID_ARG')) throw new TypeError(`a thread option was refused by Node: ${detail}`, { cause: error });
     throw error;
+  } finally {
+    if (preload !== undefined) {
+      if (before === undefined) delete process.env[preloadKey];
+      else process.env[preloadKey] = before;
+    }
   }
 }
 
