@@ -72,8 +72,16 @@ export interface PoolStats {
  * function that builds it), the options of `H` but `name`, and gives a handle of its awaited
  * result whose progress values are `Progress`.
  */
+/**
+ * Names JavaScript itself reads from any object it is given (`await` and `Promise.resolve` look for
+ * `then`, `JSON.stringify` for `toJSON`, string and number conversions for `toString` and
+ * `valueOf`): a proxy has no such methods, so that it stays an ordinary value.
+ */
+type ProxyReservedName = 'then' | 'toJSON' | 'toString' | 'valueOf' | 'constructor';
+const proxyReservedNames: ReadonlySet<string> = new Set<ProxyReservedName>(['then', 'toJSON', 'toString', 'valueOf', 'constructor']);
+
 export type WorkerProxy<Module, H extends JobHandle<any, any, any> = JobHandle, Progress = unknown> = {
-  [K in keyof Module as Module[K] extends (...args: any[]) => unknown ? K : never]: Module[K] extends (
+  [K in keyof Module as K extends ProxyReservedName ? never : Module[K] extends (...args: any[]) => unknown ? K : never]: Module[K] extends (
     ...args: infer A
   ) => infer R
     ? (
@@ -1104,7 +1112,7 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   proxy<Module, Progress = unknown>(): WorkerProxy<Module, H, Progress> {
     return new Proxy(Object.create(null) as WorkerProxy<Module, H, Progress>, {
       get: (_, name) => {
-        if (typeof name !== 'string') return undefined;
+        if (typeof name !== 'string' || proxyReservedNames.has(name)) return undefined;
         return (input: unknown, options?: SubmitOptions) => this.submit(input, { ...options, name } as SubmitOptions & HandleOptions<H>);
       },
     });

@@ -277,6 +277,27 @@ test('proxy: proxy.fn(arg) is submit(arg, { name: fn })', async (t) => {
   await pool.close();
 });
 
+test('proxy: an ordinary value, awaited, returned from an async function, stringified or logged, it submits nothing (regression: a job named then)', async (t) => {
+  const pool = jobsPool();
+  const submitted: string[] = [];
+  const submit = pool.submit.bind(pool);
+  pool.submit = ((input: unknown, options?: { name?: string }) => {
+    submitted.push(String(options?.name));
+    return submit(input, options as never);
+  }) as typeof pool.submit;
+  const jobs = pool.proxy<typeof import('./fixtures/jobs.js')>();
+  const make = async () => jobs;
+  t.is(await make(), jobs);
+  t.is(await jobs, jobs);
+  t.is(JSON.stringify({ jobs }), '{"jobs":{}}');
+  t.is((jobs as unknown as { then?: unknown }).then, undefined);
+  t.is((jobs as unknown as { toString?: unknown }).toString, undefined);
+  t.deepEqual(submitted, []);
+  t.is(await (await make()).double(4), 8);
+  t.deepEqual(submitted, ['double']);
+  await pool.close();
+});
+
 /** An async source fed by its consumer: `next()` waits until an item is pushed or the source ends. */
 class Frontier<T> implements AsyncIterableIterator<T> {
   readonly #items: T[] = [];
