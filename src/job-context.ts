@@ -75,7 +75,8 @@ export class JobContext {
   progress(value: unknown): void {
     // Comlink posts inside a promise executor, where a clone failure would only reject a promise
     // nobody sees: check here so the caller gets the DataCloneError.
-    if (typeof value === 'object' && value !== null) structuredClone(value);
+    // Functions and symbols too: structuredClone throws for them as postMessage would.
+    if ((typeof value === 'object' && value !== null) || typeof value === 'function' || typeof value === 'symbol') structuredClone(value);
     if (!this.#reported) {
       this.#reported = true;
       Atomics.store(this.#flags, this.#word - Word.cancelled + Word.reported, 1);

@@ -303,3 +303,11 @@ test('an ES module worker is imported once per thread, from the thread\'s start;
   for (const report of reports) t.deepEqual(report, { evaluations: 1, variable: null });
   await pool.close();
 });
+
+test('progress() of a value that cannot be cloned throws a DataCloneError in the job, a function or a symbol as much as an object holding one', async (t) => {
+  const pool = new Pool({ filename: jobsModule, maxThreads: 1 });
+  const values: unknown[] = [];
+  t.deepEqual(await pool.submit(null, { name: 'reportUncloneable', onProgress: (value) => values.push(value) }), ['DataCloneError', 'DataCloneError', 'DataCloneError']);
+  t.deepEqual(values, []);
+  await pool.close();
+});
