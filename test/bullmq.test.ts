@@ -286,3 +286,32 @@ test('promoted jobs keep the bound too: each takes the place in Redis of a job n
   t.deepEqual(await Promise.all(waiting), waiting.map((_, i) => 2 * i));
   t.like(pool.stats, { fulfilled: 300 + capacity, rejected: 0, cancelled: 0 });
 });
+
+test('serve() takes its filename as a URL or a file: URL string whose path has a space in it, as new Pool does', async (t) => {
+  const { mkdtemp, mkdir, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const { startRedis } = await import('./fixtures/redis.js');
+  const { serve } = await import('../src/bullmq/index.js');
+  const { Pool } = await import('../src/index.js');
+  const { bullmq } = await import('../src/bullmq/index.js');
+  const folder = await mkdtemp(join(tmpdir(), 'lazypool serve '));
+  const redis = await startRedis();
+  t.teardown(async () => {
+    await redis.stop();
+    await rm(folder, { recursive: true, force: true });
+  });
+  await mkdir(join(folder, 'dir sp'));
+  const module = join(folder, 'dir sp', 'worker.mjs');
+  await writeFile(module, 'export function triple(n) { return 3 * n; }\n');
+  for (const [way, filename] of [['a URL', pathToFileURL(module)], ['a file: URL string', pathToFileURL(module).href]] as const) {
+    t.regex(String(pathToFileURL(module).href), /dir%20sp/);
+    const queue = `q-${randomUUID()}`;
+    const server = await serve({ connection: redis.connection, queue, filename, maxThreads: 1 });
+    const pool = new Pool({ executor: bullmq({ connection: redis.connection, queue }) });
+    t.is(await pool.submit(7, { name: 'triple' }), 21, way);
+    await pool.close();
+    await server.close();
+  }
+});

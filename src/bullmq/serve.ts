@@ -23,7 +23,7 @@
 import { randomUUID } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ConnectionOptions, Job, Worker as WorkerType, WorkerOptions } from 'bullmq';
 import type { Redis as RedisType } from 'ioredis';
 import { Pool } from '../pool.js';
@@ -37,8 +37,8 @@ export interface ServeOptions extends Omit<PoolOptions, 'executor' | 'run' | 'fi
   /** BullMQ's own `connection`: `{ host, port }`, `{ url }`, other ioredis options, or a client. */
   connection: ConnectionOptions;
   queue: string;
-  /** The worker module: a path or file URL, as for `new Pool({ filename })`. */
-  filename: string;
+  /** The worker module: a path, a file: URL string or a URL, as for `new Pool({ filename })`. */
+  filename: string | URL;
   /** BullMQ's key prefix (default `bull`). */
   prefix?: string;
   /** The largest job input accepted, in bytes of its encoding (default 16 MiB). */
@@ -75,8 +75,9 @@ const rememberCancel = 60_000;
 export async function serve(options: ServeOptions): Promise<Server> {
   const { connection, queue, filename, prefix = 'bull', maxInputBytes = defaultMaxInputBytes, worker: workerOptions, registerEvery = 2000, registerTtl = 10_000, askTimeout = 10_000, connectTimeout = 10_000, ...poolOptions } = options;
   if (typeof queue !== 'string' || queue.length === 0) throw new TypeError('serve(): queue must be a non-empty string');
-  if (typeof filename !== 'string' || filename.length === 0) throw new TypeError('serve(): filename must be the worker module');
-  const path = filename.startsWith('file:') ? new URL(filename).pathname : resolve(filename);
+  if (!(filename instanceof URL) && (typeof filename !== 'string' || filename.length === 0)) throw new TypeError('serve(): filename must be the worker module');
+  // fileURLToPath, not URL.pathname: a file URL's path is percent-encoded (a space is %20).
+  const path = filename instanceof URL || filename.startsWith('file:') ? fileURLToPath(filename) : resolve(filename);
   await checkModule(path);
   const { Worker, UnrecoverableError } = await loadBullmq();
   const pool = new Pool({ ...poolOptions, filename: path });
