@@ -10,7 +10,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -409,7 +409,7 @@ function* walk(paths: readonly string[], onUnreadableDirectory: (directory: Path
       yield { kind: 'stdin' };
       continue;
     }
-    const stats = statSync(path, { throwIfNoEntry: false });
+    const stats = statIfPossible(path);
     if (stats?.isDirectory()) yield* filesInDirectory(path, onUnreadableDirectory);
     else yield { kind: 'file', path, bytes: stats?.size };
   }
@@ -434,9 +434,22 @@ function* filesInDirectory(directory: Path, onUnreadableDirectory: (directory: P
     } else if (entry.isSymbolicLink()) {
       // Followed only to a file, so that a link cannot lead the walk round in a cycle. A dangling
       // link is given: reading it reports the error, as `sha256sum dir/*` would.
-      const stats = statSync(path, { throwIfNoEntry: false });
+      const stats = statIfPossible(path);
       if (stats === undefined || stats.isFile()) yield { kind: 'file', path, bytes: stats?.size };
     }
+  }
+}
+
+/**
+ * The path's stats, or `undefined` if it cannot be examined for any reason (missing, a loop of
+ * links, a name too long, a component that is not a directory, no permission): it is hashed all
+ * the same, and opening it reports the error in its place in the output, as sha256sum does.
+ */
+function statIfPossible(path: Path): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
   }
 }
 

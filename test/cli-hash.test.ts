@@ -169,6 +169,25 @@ test('a missing file is reported on stderr in sha256sum\'s words, the other file
   t.is(theirs.stderr, 'sha256sum: nowhere: No such file or directory\n');
 });
 
+test('a path that cannot be examined (not a directory, a loop of links, a name too long, a loop inside a walked directory) is reported in its place as sha256sum does; the rest is hashed (regression: the whole run stopped)', async (t) => {
+  const cwd = await folder('unexaminable');
+  await put(join(cwd, 'one'), 'one');
+  await put(join(cwd, 'file'), 'file');
+  await symlink('loopB', join(cwd, 'loopA'));
+  await symlink('loopA', join(cwd, 'loopB'));
+  await mkdir(join(cwd, 'walk'));
+  await symlink('l2', join(cwd, 'walk/l1'));
+  await symlink('l1', join(cwd, 'walk/l2'));
+  await put(join(cwd, 'walk/w'), 'w');
+  const long = 'x'.repeat(300);
+  const ours = await lazypool(['hash', 'one', 'file/sub', 'loopA', long, 'walk'], cwd);
+  const theirs = await run('sha256sum', ['one', 'file/sub', 'loopA', long, 'walk/l1', 'walk/l2', 'walk/w'], { cwd });
+  t.is(ours.code, 1);
+  t.is(theirs.code, 1);
+  t.is(ours.stdout.toString(), theirs.stdout.toString());
+  t.is(ours.stderr, theirs.stderr.replaceAll('sha256sum: ', 'lazypool: '));
+});
+
 test('a dangling symbolic link in a walked directory is reported; a link to a directory is not followed', async (t) => {
   const cwd = await folder('links');
   await mkdir(join(cwd, 'l/real'), { recursive: true });
