@@ -307,6 +307,8 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
   #closing: Promise<void> | undefined;
   /** close({ cancelQueued }) is cancelling the queue (see #take). */
   #cancellingAll = false;
+  /** A job that ended has dependants that learn of it on a microtask: #take waits for them. */
+  #releasing = false;
   #idle = true;
   #idleWaiters: (() => void)[] = [];
 
@@ -517,8 +519,9 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
 
   /** The executor has room: the next job, its payload built, or `undefined`. */
   #take(promotedOnly: boolean): Dispatch | undefined {
-    // close({ cancelQueued }) is cancelling every waiting job: none goes out meanwhile.
-    if (this.#cancellingAll) return undefined;
+    // close({ cancelQueued }) is cancelling every waiting job: none goes out meanwhile. A job that
+    // ended has dependants not yet told (see #stopped): none goes out before they are.
+    if (this.#cancellingAll || this.#releasing) return undefined;
     for (;;) {
       let dispatch = this.#nextUrgent();
       if (dispatch !== undefined) {
@@ -681,10 +684,23 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       else this.#fulfilled++;
       settle(handle, failed ? 'rejected' : 'fulfilled', value);
       this.#emitDone(handle);
+      // Jobs waiting for it learn on the onDone microtask queued just now: nothing is handed over
+      // before that, or a job that ended at once (an in-process function, a reply read with the
+      // executor's room free) would see the slot it freed taken by a job of a shorter chain.
+      if (this.#waiting.size !== 0 && !this.#releasing && this.#waiting.has(handle)) {
+        this.#releasing = true;
+        queueMicrotask(this.#released);
+      }
     }
     this.#pump();
     this.#checkIdle();
   }
+
+  /** The dependants of the jobs that just ended have been told: hand over what is next. */
+  readonly #released = (): void => {
+    this.#releasing = false;
+    this.#pump();
+  };
 
   /** The executor gives back a job it had not begun: it waits again, in its place. */
   #returned(dispatch: Dispatch): void {

@@ -317,3 +317,19 @@ test('an input function waiting for 3,000 dependencies, one of them listed twice
   t.deepEqual(await job, [...Array.from({ length: 3_000 }, (_, index) => index), 7]);
   await pool.close();
 });
+
+test('criticalPath with a function that returns at once: a finished job\'s dependant goes before independent jobs of a shorter chain (regression: they took the slot it freed)', async (t) => {
+  for (const independents of [1, 2, 4]) {
+    const order: string[] = [];
+    const pool = new Pool({ concurrency: 1, criticalPath: true, run: (name: string) => (order.push(name), name) });
+    pool.pause();
+    for (let index = 0; index < independents; index++) pool.submit(`i${index}`);
+    const a = pool.submit('a');
+    const b = pool.submit(() => 'b', { after: [a] });
+    pool.submit(() => 'c', { after: [b] });
+    pool.resume();
+    await pool.idle();
+    t.deepEqual(order, ['a', 'b', 'c', ...Array.from({ length: independents }, (_, index) => `i${index}`)], `${independents} independent jobs`);
+    await pool.close();
+  }
+});
