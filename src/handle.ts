@@ -94,8 +94,14 @@ export type PoolHandle<H extends JobHandle<any, any, any>, T, Progress = unknown
 export let setState: (handle: AnyHandle, state: 'held' | 'queued') => void;
 /** @internal Moves a handle to `running`, begun at `at` (`performance.now()`). */
 export let markRunning: (handle: AnyHandle, at: number) => void;
-/** @internal Calls the onStart callbacks of a handle that became running; `later`: on a microtask. */
-export let runStartCallbacks: (handle: AnyHandle, deferred: boolean) => void;
+/**
+ * @internal Takes the onStart callbacks of a handle that became running, for `runStartCallbacks`:
+ * taken before the pool's 'start' listeners run, so that one that cancels the job (which did
+ * begin) does not drop them when it settles the handle.
+ */
+export let takeStartCallbacks: (handle: AnyHandle) => Callback<AnyHandle>[] | undefined;
+/** @internal Calls onStart callbacks taken by `takeStartCallbacks`; `deferred`: on a later microtask. */
+export let runStartCallbacks: (handle: AnyHandle, callbacks: Callback<AnyHandle>[], deferred: boolean) => void;
 /** @internal Sets the priority of a held or queued handle (the owner re-orders its queue). */
 export let assignPriority: (handle: AnyHandle, priority: number) => void;
 /**
@@ -392,12 +398,14 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
       handle.#state = 'running';
       handle.#startedAt = at;
     };
-    runStartCallbacks = (handle, deferred) => {
+    takeStartCallbacks = (handle) => {
       const set = handle.#callbacks;
       const callbacks = typeof set === 'object' ? set.start : undefined;
-      if (callbacks === undefined) return;
-      // Taken now: a cancel() in the same call must not drop them when it settles the handle.
-      (set as Callbacks).start = undefined;
+      // Taken now: a cancel() before they run must not drop them when it settles the handle.
+      if (callbacks !== undefined) (set as Callbacks).start = undefined;
+      return callbacks as Callback<AnyHandle>[] | undefined;
+    };
+    runStartCallbacks = (handle, callbacks, deferred) => {
       if (deferred) for (const callback of callbacks) later('onStart', callback, handle);
       else for (const callback of callbacks) runCallback('onStart', callback, handle);
     };

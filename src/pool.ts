@@ -22,6 +22,7 @@ import {
   ownerOf,
   runningJobOf,
   runStartCallbacks,
+  takeStartCallbacks,
   setCleanup,
   setRunningJob,
   setState,
@@ -655,11 +656,12 @@ export class Pool<H extends JobHandle<any, any> = JobHandle> extends EventEmitte
       const left = Math.max(0, timeout - (performance.now() - at));
       dispatch.timer = new Timer(() => this.#cancel(handle, 'rejected', new TimeoutError(timeout)), left);
     }
-    // Found begun inside the caller's own cancel(), hold(), setPriority(), pause()…: its onStart
-    // callbacks wait for that call to return. Taken before the 'start' listeners run: one that
-    // cancels the job (which did begin) must not drop them.
-    runStartCallbacks(handle, this.#inCall > 0);
+    // Its onStart callbacks are taken before the 'start' listeners run, so that one that cancels
+    // the job (which did begin) does not drop them; found begun inside the caller's own cancel(),
+    // hold(), setPriority(), pause()…, they wait for that call to return.
+    const onStart = takeStartCallbacks(handle);
     this.emit('start', handle);
+    if (onStart !== undefined) runStartCallbacks(handle, onStart, this.#inCall > 0);
   }
 
   /** The job has really stopped: free its slot, settle its handle, let the executor take more. */
