@@ -58,13 +58,18 @@ class Callbacks<H = any> {
   start: Callback<H>[] | undefined = undefined;
   done: Callback<H>[] | undefined = undefined;
   progress: Callback<unknown>[] | undefined = undefined;
+  /**
+   * Undoes what submit set up for the job (an abort listener on its signal); run at settle. Kept
+   * here rather than in a field of every handle: few jobs have a signal.
+   */
+  cleanup: (() => void) | undefined = undefined;
 }
 
 /**
  * The first callback of a kind makes an array of one: `[]` and a push would reserve room for 16,
  * about 140 bytes per handle, and most handles (a dependency the pool listens to, say) get one.
  */
-function addCallback<K extends keyof Callbacks>(callbacks: Callbacks, kind: K, callback: NonNullable<Callbacks[K]>[number]): void {
+function addCallback<K extends 'start' | 'done' | 'progress'>(callbacks: Callbacks, kind: K, callback: NonNullable<Callbacks[K]>[number]): void {
   const list = callbacks[kind] as unknown[] | undefined;
   if (list === undefined) (callbacks[kind] as unknown[]) = [callback];
   else list.push(callback);
@@ -165,8 +170,6 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
   #observed = false;
   /** The pool's record of the job while it runs. */
   #job: unknown;
-  /** Undoes what submit set up for this job (an abort listener on its signal); run at settle. */
-  #cleanup: (() => void) | undefined;
 
   constructor(init: JobHandleInit<Options>) {
     this.id = init.id;
@@ -434,13 +437,13 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
         }
       }
       handle.#resolve = handle.#reject = undefined;
-      if (handle.#cleanup !== undefined) {
-        const cleanup = handle.#cleanup;
-        handle.#cleanup = undefined;
-        runCallback('signal cleanup', cleanup, undefined);
-      }
       const callbacks = handle.#callbacks;
       handle.#callbacks = undefined;
+      if (typeof callbacks === 'object' && callbacks.cleanup !== undefined) {
+        const cleanup = callbacks.cleanup;
+        callbacks.cleanup = undefined;
+        runCallback('signal cleanup', cleanup, undefined);
+      }
       // Never inside the caller's own cancel(): the same later microtask as for a late onDone.
       if (typeof callbacks === 'function') later('onDone', callbacks, handle);
       else if (callbacks?.done !== undefined) for (const callback of callbacks.done) later('onDone', callback, handle);
@@ -460,7 +463,7 @@ export class JobHandle<T = unknown, Options = {}, Progress = unknown> implements
     runningJobOf = (handle) => handle.#job;
     ownerOf = (handle) => handle.#owner;
     setCleanup = (handle, cleanup) => {
-      handle.#cleanup = cleanup;
+      handle.#callbackSet().cleanup = cleanup;
     };
   }
 }
