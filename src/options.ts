@@ -105,9 +105,8 @@ export interface PoolOptions {
   name?: string;
   /**
    * How a thread waits for its next task (Piscina's `atomics`). lazypool's default is `'async'`
-   * (Piscina's is `'sync'`): a thread between jobs keeps its event loop turning, so the worker
-   * module it imports from its start loads meanwhile, and the worker's own timers and I/O are not
-   * frozen until its next job.
+   * (Piscina's is `'sync'`): a thread between jobs keeps its event loop turning, so the worker's
+   * own timers and I/O are not frozen until its next job.
    * @default 'async'
    */
   atomics?: 'sync' | 'async' | 'disabled';

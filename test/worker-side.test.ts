@@ -295,15 +295,6 @@ test('a CommonJS worker module: module.exports = fn is the default, its properti
   await named.close();
 });
 
-test('an ES module worker is imported once per thread, from the thread\'s start; neither the thread nor the main thread is left with the variable that named it', async (t) => {
-  const before = process.env.LAZYPOOL_PRELOAD_MODULE;
-  const pool = new Pool({ filename: new URL('./fixtures/preload.mjs', import.meta.url), maxThreads: 2 });
-  t.is(process.env.LAZYPOOL_PRELOAD_MODULE, before);
-  const reports = await Promise.all(Array.from({ length: 8 }, () => pool.submit<{ evaluations: number; variable: string | null }>(null, { name: 'report' })));
-  for (const report of reports) t.deepEqual(report, { evaluations: 1, variable: null });
-  await pool.close();
-});
-
 test('progress() of a value that cannot be cloned throws a DataCloneError in the job, a function or a symbol as much as an object holding one', async (t) => {
   const pool = new Pool({ filename: jobsModule, maxThreads: 1 });
   const values: unknown[] = [];

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { parentPort, threadId } from 'node:worker_threads';
 import { messages } from '../errors.js';
 import { JobContext, jobs, runSynchronous } from '../job-context.js';
-import { Claim, Control, isImported, Outcome, preloadKey, readyKey, slotsPerBlock, slotWord, storedResultBytes, timesOf, Word } from './layout.js';
+import { Claim, Control, Outcome, readyKey, slotsPerBlock, slotWord, storedResultBytes, timesOf, Word } from './layout.js';
 import { prepareResult, transportable } from './replies.js';
 import { writeStored } from './store.js';
 
@@ -58,23 +58,6 @@ type Task = Envelope | BatchEnvelope;
 
 // The thread has started: a thread that goes before this failed while starting (see executor.ts).
 parentPort?.postMessage({ [readyKey]: threadId });
-
-/**
- * The pool's worker module, imported from the thread's start while it waits for its first task
- * (see preloadKey). Taken once, by the first job that loads that module: a failed import fails
- * that job, and the next one imports again, as without it.
- */
-let preloading: { filename: string; module: Promise<Record<string, unknown>> } | undefined;
-const preload = process.env[preloadKey];
-if (preload !== undefined) {
-  delete process.env[preloadKey];
-  const module = import(pathToFileURL(preload).href) as Promise<Record<string, unknown>>;
-  // Whoever takes it sees the failure; until then it is nobody's unhandled rejection.
-  module.catch(ignoreFailure);
-  preloading = { filename: preload, module };
-}
-
-function ignoreFailure(): void {}
 type Handler = (input: unknown) => unknown;
 
 /** The reply of a task none of whose jobs began (each was taken back). */
@@ -291,6 +274,15 @@ async function load(filename: string, name: string): Promise<Handler> {
 }
 
 /**
+ * A worker module the thread loads by `import()`: `.js` and `.mjs`. Node 20's require() of an ES
+ * module can abort the whole process when its thread is ended during the load, so these are never
+ * required; the others (`.cjs`, `.ts` under tsx) go through require first, as in Piscina.
+ */
+function isImported(filename: string): boolean {
+  return filename.endsWith('.mjs') || filename.endsWith('.js');
+}
+
+/**
  * `import()` for `.js` and `.mjs`; otherwise `require` first, as Piscina does: it loads CommonJS,
  * and `.ts` under tsx, whose loader reaches worker threads only through its require hook.
  * `import()` is the fallback for ES modules that need it. Nothing is cached on failure: a module
@@ -300,9 +292,6 @@ async function loadModule(filename: string): Promise<Record<string, unknown> | (
   // A `.js` or `.mjs` module is imported (see isImported). `.ts` goes through require, where tsx's
   // hook compiles it.
   if (isImported(filename)) {
-    const loading = preloading;
-    preloading = undefined;
-    if (loading !== undefined && loading.filename === filename) return await loading.module;
     return (await import(pathToFileURL(filename).href)) as Record<string, unknown>;
   }
   try {

@@ -28,7 +28,7 @@ import { defaults, type PoolOptions } from '../options.js';
 import { Timer } from '../timer.js';
 import { BriefPolicy } from './brief.js';
 import type { BatchEnvelope, Envelope } from './entry.js';
-import { Claim, Control, isImported, newBlock, Outcome, preloadKey, slotsPerBlock, slotWord, slotWords, storedResultBytes, timesOf, Word } from './layout.js';
+import { Claim, Control, newBlock, Outcome, slotsPerBlock, slotWord, slotWords, storedResultBytes, timesOf, Word } from './layout.js';
 import { isCloneError, isMovable, isTransported, notCloneable, revive, transferableSymbol, transfers, valueSymbol, workerExited } from './replies.js';
 import { readStored } from './store.js';
 import { UrgentFirstQueue } from './urgent-queue.js';
@@ -165,8 +165,7 @@ export class ThreadExecutor implements Executor {
     // Every thread is kept (see #tasksPerPlace), unless there are absurdly many to start at once.
     const minThreads = piscinaOptions.minThreads ?? (maxThreads <= threadsKeptAtMost() ? maxThreads : Math.min(maxThreads, availableParallelism()));
     this.#tasksPerPlace = minThreads >= maxThreads ? aheadTasksPerPlace : 1;
-    const preload = piscinaOptions.env === undefined && isImported(this.#filename) ? this.#filename : undefined;
-    this.#piscina = startPiscina(preload, {
+    this.#piscina = startPiscina({
       idleTimeout: defaults.idleTimeout,
       // Piscina re-queues a task it could not place at the tail unless told otherwise; the few
       // tasks it holds were sent in the pool's order and must start in that order.
@@ -178,8 +177,7 @@ export class ThreadExecutor implements Executor {
       // and two histogram records per job.
       recordTiming: false,
       // A thread with no task waits with Atomics.waitAsync, not Atomics.wait: its event loop keeps
-      // turning, so the worker module it imports from its start (preloadKey) loads meanwhile, and
-      // a worker's own timers and I/O are not frozen between jobs.
+      // turning, so a worker's own timers and I/O are not frozen between jobs.
       atomics: 'async',
       ...piscinaOptions,
       // Every thread kept alive unless told otherwise: see #tasksPerPlace.
@@ -897,11 +895,7 @@ function defaultMaxThreads(): number {
  * Piscina starts minThreads threads in its constructor; what Node refuses there comes out as a
  * DataCloneError or a plain Error that names no option. Name it.
  */
-function startPiscina(preload: string | undefined, options: ConstructorParameters<typeof Piscina>[0]): Piscina {
-  // The threads Piscina starts here copy process.env as they are made: they see `preloadKey` (see
-  // layout.ts), and nothing else in this thread can run while it is set.
-  const before = process.env[preloadKey];
-  if (preload !== undefined) process.env[preloadKey] = preload;
+function startPiscina(options: ConstructorParameters<typeof Piscina>[0]): Piscina {
   try {
     return new Piscina(options);
   } catch (error) {
@@ -912,11 +906,6 @@ function startPiscina(preload: string | undefined, options: ConstructorParameter
     if (code === 'ERR_WORKER_INVALID_EXEC_ARGV') throw new TypeError(`execArgv is not valid for a worker thread: ${detail}`, { cause: error });
     if (typeof code === 'string' && code.startsWith('ERR_INVALID_ARG')) throw new TypeError(`a thread option was refused by Node: ${detail}`, { cause: error });
     throw error;
-  } finally {
-    if (preload !== undefined) {
-      if (before === undefined) delete process.env[preloadKey];
-      else process.env[preloadKey] = before;
-    }
   }
 }
 

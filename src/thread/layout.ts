@@ -81,20 +81,5 @@ export function slotWord(slot: number): number {
 }
 
 /** The message a thread posts (its id under this key) once its entry module has loaded. */
-/**
- * The environment variable through which a thread started with the pool learns its worker module,
- * to import it while it waits for its first task (as Piscina loads its handler at a thread's
- * start). Set only for the synchronous start of the pool's first threads, and only when the pool
- * was given no `env` of its own; the thread deletes it from its copy of the environment.
- */
-export const preloadKey = 'LAZYPOOL_PRELOAD_MODULE';
 
-/**
- * A worker module the thread loads by `import()`: `.js` and `.mjs`. Node 20's require() of an ES
- * module can abort the whole process when its thread is ended during the load, so these are never
- * required; the others (`.cjs`, `.ts` under tsx) go through require first, as in Piscina.
- */
-export function isImported(filename: string): boolean {
-  return filename.endsWith('.mjs') || filename.endsWith('.js');
-}
 export const readyKey = 'lazypool:ready';
