@@ -274,26 +274,16 @@ async function load(filename: string, name: string): Promise<Handler> {
 }
 
 /**
- * A worker module the thread loads by `import()`: `.js` and `.mjs`. Node 20's require() of an ES
- * module can abort the whole process when its thread is ended during the load, so these are never
- * required; the others (`.cjs`, `.ts` under tsx) go through require first, as in Piscina.
- */
-function isImported(filename: string): boolean {
-  return filename.endsWith('.mjs') || filename.endsWith('.js');
-}
-
-/**
  * `import()` for `.js` and `.mjs`; otherwise `require` first, as Piscina does: it loads CommonJS,
  * and `.ts` under tsx, whose loader reaches worker threads only through its require hook.
  * `import()` is the fallback for ES modules that need it. Nothing is cached on failure: a module
  * that cannot load fails every job with the loader's error.
  */
 async function loadModule(filename: string): Promise<Record<string, unknown> | ((input: unknown) => unknown)> {
-  // A `.js` or `.mjs` module is imported (see isImported). `.ts` goes through require, where tsx's
-  // hook compiles it.
-  if (isImported(filename)) {
-    return (await import(pathToFileURL(filename).href)) as Record<string, unknown>;
-  }
+  // A `.js` or `.mjs` module is imported: Node 20's require() of an ES module can abort the whole
+  // process when its thread is ended during the load (a job cancelled while its module loads, its
+  // thread ended after abortGrace). `.ts` goes through require, where tsx's hook compiles it.
+  if (filename.endsWith('.mjs') || filename.endsWith('.js')) return (await import(pathToFileURL(filename).href)) as Record<string, unknown>;
   try {
     return requireModule(filename) as Record<string, unknown> | ((input: unknown) => unknown);
   } catch (error) {

@@ -81,5 +81,4 @@ export function slotWord(slot: number): number {
 }
 
 /** The message a thread posts (its id under this key) once its entry module has loaded. */
-
 export const readyKey = 'lazypool:ready';
