@@ -9,7 +9,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +150,83 @@ export { cancelled, signal, CancelledError, given, greeting, typedResult, wrongR
 await Promise.all([pool.close(), retrying.close({ cancelQueued: true })]);
 `;
 
+/**
+ * ES module workers in a plain project, where threads load them with require() (see
+ * src/thread/entry.ts), and import() only for top-level await or when Node is given a loader.
+ * Node 20 can abort the whole process when a thread is ended inside require() of an ES module:
+ * esm-gated-load.mjs blocks inside its own load until the script releases it.
+ */
+const loading = `
+import { Pool } from 'lazypool';
+const fixture = (name) => new URL('./fixtures/' + name, import.meta.url);
+const newGate = () => new Int32Array(new SharedArrayBuffer(6 * 4));
+// Words of the gate: see fixtures/esm-gated-load.mjs and esm-helper.mjs.
+const gateWord = { loading: 0, release: 1, loads: 2, thread: 3, helperRuns: 4, awaitRuns: 5 };
+async function untilSet(gate, word) {
+  while (Atomics.load(gate, word) === 0) {
+    const wait = Atomics.waitAsync(gate, word, 0);
+    if (wait.async) await wait.value;
+  }
+}
+const settled = (handle) => handle.then((value) => ({ value }), (error) => ({ error: error.name + ': ' + error.message.replace(/job \\d+/, 'job N') }));
+const out = {};
+
+// Cancelled while its thread is inside require(), abortGrace 0: the thread is not ended there.
+{
+  const gate = newGate();
+  const pool = new Pool({ filename: fixture('esm-gated-load.mjs'), maxThreads: 1, abortGrace: 0, workerData: gate });
+  const stubborn = pool.submit(null, { name: 'stubborn' });
+  const next = pool.submit(null, { name: 'whichThread' });
+  await untilSet(gate, gateWord.loading);
+  stubborn.cancel();
+  // A timer of abortGrace set after cancel() fires after the pool's own grace timer.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  Atomics.store(gate, gateWord.release, 1);
+  Atomics.notify(gate, gateWord.release);
+  const thread = await next;
+  out.cancelledInLoad = { state: stubborn.state, sameThread: thread === Atomics.load(gate, gateWord.thread), helperRuns: Atomics.load(gate, gateWord.helperRuns) };
+  await pool.close();
+}
+
+// The same, never released: the thread is ended all the same, a second past abortGrace.
+{
+  const gate = newGate();
+  const pool = new Pool({ filename: fixture('esm-gated-load.mjs'), maxThreads: 1, abortGrace: 0, workerData: gate });
+  const stubborn = pool.submit(null, { name: 'stubborn' });
+  const next = pool.submit(null, { name: 'whichThread' });
+  await untilSet(gate, gateWord.loading);
+  stubborn.cancel();
+  const thread = await next;
+  out.neverLoads = { state: stubborn.state, otherThread: thread !== Atomics.load(gate, gateWord.thread), loads: Atomics.load(gate, gateWord.loads) };
+  await pool.close();
+}
+
+// Top-level await (require() refuses it before running any of it): imported, once.
+{
+  const gate = newGate();
+  const pool = new Pool({ filename: fixture('esm-top-level-await.mjs'), maxThreads: 1, workerData: gate });
+  const values = await Promise.all([1, 2, 3].map((input) => pool.submit(input, { name: 'triple' })));
+  out.topLevelAwait = { values, runs: Atomics.load(gate, gateWord.awaitRuns), helperRuns: Atomics.load(gate, gateWord.helperRuns) };
+  await pool.close();
+}
+
+// Modules that cannot load: every job fails with the same error.
+for (const [key, file] of [['throws', 'fault-throws-on-load.mjs'], ['rejects', 'fault-rejects-on-load.mjs']]) {
+  const pool = new Pool({ filename: fixture(file), maxThreads: 2 });
+  const outcomes = await Promise.all([1, 2, 3, 4].map((input) => settled(pool.submit(input))));
+  out[key] = [...new Set(outcomes.map((outcome) => outcome.error ?? 'fulfilled'))];
+  await pool.close();
+}
+
+// With a loader given to Node, import(): it serves what require() cannot reach.
+{
+  const pool = new Pool({ filename: fixture('esm-needs-hooks.mjs'), maxThreads: 1, execArgv: ['--import=' + fixture('esm-hooks-register.mjs').href] });
+  out.hooked = await Promise.all([1, 2].map((input) => pool.submit(input, { name: 'add' })));
+  await pool.close();
+}
+console.log(JSON.stringify(out));
+`;
+
 /** As strict as a consumer gets: exactOptionalPropertyTypes, and no skipLibCheck. */
 const strictConfig = {
   compilerOptions: {
@@ -203,6 +280,23 @@ test('the packed package works from a plain JavaScript project', async (t) => {
     reason: 'not needed',
     results: [16, 25],
     exports: ['function', 'function', 'function', 'function'],
+  });
+});
+
+test('ES module workers in a plain project: required once per thread, imported for top-level await or under a loader, and no thread ended inside require()', async (t) => {
+  await mkdir(join(scratch, 'fixtures'), { recursive: true });
+  for (const file of ['esm-gated-load.mjs', 'esm-helper.mjs', 'esm-top-level-await.mjs', 'fault-throws-on-load.mjs', 'fault-rejects-on-load.mjs', 'esm-needs-hooks.mjs', 'esm-hooks.mjs', 'esm-hooks-register.mjs']) {
+    await copyFile(join(repo, 'test', 'fixtures', file), join(scratch, 'fixtures', file));
+  }
+  await writeFile(join(scratch, 'loading.mjs'), loading);
+  const { stdout } = await run(process.execPath, ['loading.mjs'], { cwd: scratch });
+  t.deepEqual(JSON.parse(stdout), {
+    cancelledInLoad: { state: 'cancelled', sameThread: true, helperRuns: 1 },
+    neverLoads: { state: 'cancelled', otherThread: true, loads: 2 },
+    topLevelAwait: { values: [3, 6, 9], runs: 1, helperRuns: 1 },
+    throws: ['Error: this ES module refuses to load'],
+    rejects: ['Error: this ES module rejected while loading'],
+    hooked: [43, 44],
   });
 });
 

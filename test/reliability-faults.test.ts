@@ -95,6 +95,8 @@ test.serial('deaths mixed into 120 jobs on two threads: each dying job rejects, 
 
 const unloadable = [
   { what: 'throws at its top level', file: 'fault-throws-on-load.ts', message: /this worker module refuses to load/ },
+  { what: 'is an ES module that throws at its top level', file: 'fault-throws-on-load.mjs', message: /this ES module refuses to load/ },
+  { what: 'is an ES module whose top-level await rejects', file: 'fault-rejects-on-load.mjs', message: /this ES module rejected while loading/ },
   { what: 'does not parse', file: 'fault-syntax-error.mjs', message: /fault-syntax-error|Unexpected|Expected/ },
   { what: 'does not exist', file: 'fault-missing-module.ts', message: /Cannot find module|ENOENT/ },
   { what: 'ends its thread while loading', file: 'fault-exits-on-load.ts', message: /the worker exited while running job \d+: .*\b3\b/ },
@@ -185,6 +187,26 @@ test.serial('a job cancelled while its worker module is still loading never runs
   // The job must not have run its 5 s to the end: stopped before its handler, or its thread ended.
   t.is(Atomics.load(marks, stubbornMark.finished), 0);
   await pool.close();
+});
+
+// Threads import .mjs worker modules when Node was given a loader, as here (tsx); in a plain
+// project they require() them, which test/package.test.ts covers.
+test('ES module workers under a loader load once per thread: with top-level await, through loader hooks, and importing other modules', async (t) => {
+  const gate = newMarks(6);
+  const awaiting = new Pool({ filename: fixture('esm-top-level-await.mjs'), maxThreads: 1, workerData: gate });
+  const tripled = await Promise.all(Array.from({ length: 10 }, (_, index) => awaiting.submit<number>(index, { name: 'triple' })));
+  t.deepEqual(tripled, Array.from({ length: 10 }, (_, index) => 3 * index));
+  // esm-top-level-await.mjs counts its runs in word 5, esm-helper.mjs (which it imports) in word 4.
+  t.deepEqual([Atomics.load(gate, 5), Atomics.load(gate, 4)], [1, 1]);
+  await awaiting.close();
+
+  const hooked = new Pool({
+    filename: fixture('esm-needs-hooks.mjs'),
+    maxThreads: 1,
+    execArgv: [...process.execArgv, `--import=${fixture('esm-hooks-register.mjs').href}`],
+  });
+  t.deepEqual(await Promise.all([1, 2, 3].map((input) => hooked.submit<number>(input, { name: 'add' }))), [43, 44, 45]);
+  await hooked.close();
 });
 
 test('a pool whose threads cannot start fails every job with the cause, at once and later, and still closes', async (t) => {

@@ -43,6 +43,8 @@ const threadEntry = fileURLToPath(new URL(extname(fileURLToPath(import.meta.url)
 
 /** ms after which a batch stops at the next job boundary; the jobs it did not reach go back. */
 const batchBudget = 1;
+/** ms a thread loading its worker module with require() is waited for before it is ended, at least (see #forceStop). */
+const loadWait = 1000;
 /** Brief jobs sent in one task at the most. */
 const batchMost = 16;
 /** Tasks out per job a thread can run: the one it runs and the next (when sending ahead). */
@@ -798,16 +800,47 @@ export class ThreadExecutor implements Executor {
   /**
    * abortGrace has passed and the job still runs: end its thread. Piscina sees the thread exit and
    * rejects its tasks; a fresh thread takes its place for minThreads.
+   *
+   * Not while the thread loads a worker module with require(): Node 20 can abort the whole process
+   * when a thread is ended inside require() of an ES module (see `required` in entry.ts). The
+   * thread is ended once the load is done (a job cancelled meanwhile then never starts, and ends
+   * by itself), or `loadWait` ms later at the most: a load that long is running the module's own
+   * top-level code, where ending the thread is safe.
    */
-  #forceStop(post: Post): void {
+  #forceStop(post: Post, until?: number): void {
     post.graceTimer = undefined;
     if (post.state !== 'begun') return;
     // Finished, its result waiting in shared memory for its batch: its thread has moved on.
     if (post.load(Word.outcome) !== Outcome.none) return;
     const threadId = post.load(Word.thread);
+    const loading = this.#loadingOn(threadId);
+    if (loading !== undefined || until !== undefined) {
+      until ??= performance.now() + Math.max(this.#abortGrace, loadWait);
+      const left = until - performance.now();
+      if (left > 0 && loading !== undefined) {
+        const wait = Atomics.waitAsync(loading.block, loading.word + Word.loading, 1, left);
+        if (wait.async) void wait.value.then(() => this.#forceStop(post, until));
+        // The load ended just now: look again.
+        else this.#forceStop(post, until);
+        return;
+      }
+      // Loaded: a job cancelled before that never starts, and its task ends by itself.
+      if (left > 0) {
+        post.graceTimer = new Timer(() => this.#forceStop(post, until), left);
+        return;
+      }
+    }
     for (const thread of this.#piscina.threads) {
       if (thread.threadId === threadId) void thread.terminate();
     }
+  }
+
+  /** A begun job whose thread, `threadId`, is loading a worker module for it with require(). */
+  #loadingOn(threadId: number): Post | undefined {
+    for (const post of this.#posts) {
+      if (post?.state === 'begun' && post.load(Word.loading) === 1 && post.load(Word.thread) === threadId) return post;
+    }
+    return undefined;
   }
 
   /** A free slot, in block `block` if given (`undefined` if the next free one is elsewhere). */

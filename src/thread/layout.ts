@@ -27,6 +27,9 @@
  *   result store) and then sets `outcome`; the main thread reads the result only after seeing
  *   `outcome` = `stored`. A thread begins the next job of a batch only after the outcome of the
  *   one before is written, so a job seen `begun` means every earlier job of its batch has one.
+ * - `loading`: 1 while the thread loads the worker module for the job with require() (written by
+ *   the thread, then 0 and notify); read by the main thread before it ends the thread (see
+ *   `#forceStop` in executor.ts).
  */
 
 /** Control words at the start of each block. */
@@ -37,8 +40,8 @@ export const Control = {
 export const controlWords = 1;
 
 /** Offsets of a job's words from `slotWord(slot)`. */
-export const Word = { claim: 0, cancelled: 1, reported: 2, thread: 3, micros: 4, outcome: 5, length: 6 } as const;
-export const slotWords = 7;
+export const Word = { claim: 0, cancelled: 1, reported: 2, thread: 3, micros: 4, outcome: 5, length: 6, loading: 7 } as const;
+export const slotWords = 8;
 
 /** Values of `Word.claim`. */
 export const Claim = { waiting: 0, begun: 1, takenBack: 2 } as const;
