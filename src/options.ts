@@ -46,8 +46,9 @@ export interface PoolOptions {
   /** Runs jobs in this process instead of in threads (I/O-bound work). Needs `concurrency`. */
   run?: InProcessRun;
   /**
-   * What runs the jobs, behind the pool's one seam (see `Executor`). Default: Piscina's threads
-   * for `filename`, the event loop for `run`. Give exactly one of `filename`, `run`, `executor`.
+   * What runs the jobs, behind the pool's one seam (see `Executor`). Give exactly one of
+   * `filename`, `run`, `executor`.
+   * @default Piscina's threads for `filename`, the event loop for `run`
    */
   executor?: Executor;
   /**
@@ -59,7 +60,10 @@ export interface PoolOptions {
    * @default maxThreads × concurrentTasksPerWorker (what the threads can run); required with `run`
    */
   concurrency?: number;
-  /** A subclass of `JobHandle`: every handle of this pool is built as `new Handle(init)`. */
+  /**
+   * A subclass of `JobHandle`: every handle of this pool is built as `new Handle(init)`.
+   * @default JobHandle
+   */
   Handle?: HandleClass;
   /**
    * Among jobs of equal priority, the one with the longest chain of jobs waiting on it (`after`)
@@ -70,12 +74,16 @@ export interface PoolOptions {
   criticalPath?: boolean;
   /**
    * ms a cancelled or timed-out running job has to stop by itself before its thread is
-   * terminated (a fresh thread takes its place). Default 1000.
+   * terminated (a fresh thread takes its place). Never while the thread is inside `require()` of
+   * the worker module (Node 20 can abort the process then): the job waits for the load to end, or
+   * for a second more (or `abortGrace`, if longer).
+   * @default 1000
    */
   abortGrace?: number;
   /**
-   * ms an idle thread above `minThreads` is kept before it is ended. lazypool's default is
-   * 30,000 (Piscina's is 0), so a burst of jobs reuses warm threads instead of starting new ones.
+   * ms an idle thread above `minThreads` is kept before it is ended. Piscina's default is 0;
+   * lazypool's keeps threads, so a burst of jobs reuses warm threads instead of starting new ones.
+   * @default 30000
    */
   idleTimeout?: number;
   /** Not supported: lazypool's own queue holds waiting jobs. Passing it throws. */
@@ -130,13 +138,13 @@ export interface PoolOptions {
 
 /** Options of `pool.close()`. */
 export interface CloseOptions {
-  /** Cancel every queued job first instead of letting them run. Default false. */
+  /** Cancel every queued job first instead of letting them run. @default false */
   cancelQueued?: boolean;
 }
 
 /** Options of `pool.map()`: `ordered` plus any submit option, applied to every job. */
 export interface MapOptions extends SubmitOptions {
-  /** Yield results in input order (default) or, with `false`, in completion order. */
+  /** Yield results in input order or, with `false`, in completion order. @default true */
   ordered?: boolean;
 }
 

@@ -11,11 +11,11 @@ import type { TransferListItem } from 'node:worker_threads';
  * other key given (from JavaScript, say) is still kept on `handle.options`.
  */
 export interface SubmitOptions<Progress = unknown> {
-  /** Which export of the worker module runs (Piscina's `name`); the default export otherwise. */
+  /** Which export of the worker module runs (Piscina's `name`). @default the pool's `name` option: the default export */
   name?: string;
-  /** Higher runs first; equal priorities run in submission order. Default 0. */
+  /** Higher runs first; equal priorities run in submission order. @default 0 */
   priority?: number;
-  /** Start in state `held`: not queued until `start()`, `promote()`, or it is awaited. */
+  /** Start in state `held`: not queued until `start()`, `promote()`, or it is awaited. @default false */
   hold?: boolean;
   /** Objects to transfer rather than copy to the worker (as Piscina's `transferList`). */
   transferList?: readonly TransferListItem[];

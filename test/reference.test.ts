@@ -59,3 +59,38 @@ test('every export, types included, has a ### entry, and every ### entry names a
   const unknown = [...documented].filter(([name]) => !exported.has(name)).map(([, heading]) => heading);
   t.deepEqual(unknown, [], '### entries in docs/api.md that name no export');
 });
+
+/** Options that have no default: leaving them out means "none" (or one of a required set). */
+const withoutDefault = new Set([
+  'PoolOptions.filename',
+  'PoolOptions.run',
+  'PoolOptions.maxQueue',
+  'PoolOptions.resourceLimits',
+  'PoolOptions.argv',
+  'PoolOptions.workerData',
+  'SubmitOptions.transferList',
+  'SubmitOptions.signal',
+  'SubmitOptions.onProgress',
+  'ServeOptions.worker',
+]);
+
+test('every option has a doc comment, with @default unless leaving it out means none', async (t) => {
+  const files = ['../src/options.ts', '../src/submit-options.ts', '../src/group.ts', '../src/bullmq/executor.ts', '../src/bullmq/serve.ts'];
+  const problems: string[] = [];
+  let checked = 0;
+  for (const file of files) {
+    const source = ts.createSourceFile(file, await readFile(new URL(file, import.meta.url), 'utf8'), ts.ScriptTarget.ES2022, true);
+    ts.forEachChild(source, (node) => {
+      if (!ts.isInterfaceDeclaration(node) || !node.name.text.endsWith('Options')) return;
+      for (const member of node.members) {
+        if (!ts.isPropertySignature(member) || member.questionToken === undefined) continue;
+        const name = `${node.name.text}.${(member.name as ts.Identifier).text}`;
+        checked++;
+        if (ts.getJSDocCommentsAndTags(member).length === 0) problems.push(`${name}: no doc comment`);
+        else if (!withoutDefault.has(name) && !ts.getJSDocTags(member).some((tag) => tag.tagName.text === 'default')) problems.push(`${name}: no @default`);
+      }
+    });
+  }
+  t.true(checked > 40, `options found: ${checked}`);
+  t.deepEqual(problems, []);
+});

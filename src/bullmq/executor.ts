@@ -40,19 +40,19 @@ export interface BullmqExecutorOptions {
   connection: ConnectionOptions;
   /** The BullMQ queue's name; the workers serve the same one. */
   queue: string;
-  /** BullMQ's key prefix (default `bull`). */
+  /** BullMQ's key prefix. @default `bull` */
   prefix?: string;
-  /** Jobs that run at once: fixed, instead of what the workers register. */
+  /** Jobs that run at once: fixed, instead of what the workers register. @default what the workers register */
   capacity?: number;
-  /** Jobs added to Redis beyond the workers' free capacity, so none waits for a round trip (default: the capacity, at least 1). */
+  /** Jobs added to Redis beyond the workers' free capacity, so none waits for a round trip. @default the capacity, at least 1 */
   margin?: number;
-  /** ms after `stop()` (cancel, timeout) before a job that has not stopped is given up (default 2,000). */
+  /** ms after `stop()` (cancel, timeout) before a job that has not stopped is given up. @default 2000 */
   abortGrace?: number;
-  /** ms between looks at jobs in Redis not heard from (default 1,000). */
+  /** ms between looks at jobs in Redis not heard from. @default 1000 */
   checkInterval?: number;
-  /** ms of Redis not answering after which the jobs in it fail (default 30,000). */
+  /** ms of Redis not answering after which the jobs in it fail. @default 30000 */
   lostAfter?: number;
-  /** The largest input accepted, in bytes of its encoding (default 16 MiB). */
+  /** The largest input accepted, in bytes of its encoding. @default 16 MiB */
   maxInputBytes?: number;
 }
 

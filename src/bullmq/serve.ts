@@ -39,19 +39,19 @@ export interface ServeOptions extends Omit<PoolOptions, 'executor' | 'run' | 'fi
   queue: string;
   /** The worker module: a path, a file: URL string or a URL, as for `new Pool({ filename })`. */
   filename: string | URL;
-  /** BullMQ's key prefix (default `bull`). */
+  /** BullMQ's key prefix. @default `bull` */
   prefix?: string;
-  /** The largest job input accepted, in bytes of its encoding (default 16 MiB). */
+  /** The largest job input accepted, in bytes of its encoding. @default 16 MiB */
   maxInputBytes?: number;
   /** BullMQ Worker options (`lockDuration`, `stalledInterval`, `maxStalledCount`, …). */
   worker?: Partial<Omit<WorkerOptions, 'connection' | 'prefix' | 'concurrency' | 'autorun'>>;
-  /** ms between refreshes of this worker's registration (default 2,000). */
+  /** ms between refreshes of this worker's registration. @default 2000 */
   registerEvery?: number;
-  /** ms after which a registration not refreshed expires (default 10,000). */
+  /** ms after which a registration not refreshed expires. @default 10000 */
   registerTtl?: number;
-  /** ms a job waits for the submitting process's go-ahead before it is dropped unrun (default 10,000). */
+  /** ms a job waits for the submitting process's go-ahead before it is dropped unrun. @default 10000 */
   askTimeout?: number;
-  /** ms to reach Redis at start before serve() rejects (default 10,000). */
+  /** ms to reach Redis at start before serve() rejects. @default 10000 */
   connectTimeout?: number;
 }
 
