@@ -76,7 +76,7 @@ export interface PoolOptions {
    * ms a cancelled or timed-out running job has to stop by itself before its thread is
    * terminated (a fresh thread takes its place). Never while the thread is inside `require()` of
    * the worker module (Node 20 can abort the process then): the job waits for the load to end, or
-   * for a second more (or `abortGrace`, if longer).
+   * for 10 s more (or `abortGrace`, if longer).
    * @default 1000
    */
   abortGrace?: number;

@@ -188,7 +188,7 @@ const out = {};
   await pool.close();
 }
 
-// The same, never released: the thread is ended all the same, a second past abortGrace.
+// The same, never released: the thread is ended all the same, 10 s past abortGrace.
 {
   const gate = newGate();
   const pool = new Pool({ filename: fixture('esm-gated-load.mjs'), maxThreads: 1, abortGrace: 0, workerData: gate });
@@ -224,7 +224,42 @@ for (const [key, file] of [['throws', 'fault-throws-on-load.mjs'], ['rejects', '
   out.hooked = await Promise.all([1, 2].map((input) => pool.submit(input, { name: 'add' })));
   await pool.close();
 }
+
+// With require() of ES modules turned off, import(): an ES module in a package without "type" loads.
+{
+  const pool = new Pool({ filename: fixture('typeless/worker.js'), maxThreads: 1, execArgv: ['--no-experimental-require-module'] });
+  out.requireOff = await pool.submit('typeless', { name: 'echo' });
+  await pool.close();
+}
+
+// A CommonJS module whose top level fails on require() of an ES module with top-level await: not
+// run a second time through import() (once per job, as require() keeps no module that threw).
+{
+  const runs = new Int32Array(new SharedArrayBuffer(4));
+  const pool = new Pool({ filename: fixture('requires-top-level-await.cjs'), maxThreads: 1, workerData: runs });
+  const outcomes = await Promise.all([1, 2].map((input) => settled(pool.submit(input))));
+  out.cjsFailing = { refusedForTopLevelAwait: outcomes.map((outcome) => /top-level await/.test(outcome.error ?? '')), runs: Atomics.load(runs, 0) };
+  await pool.close();
+}
 console.log(JSON.stringify(out));
+`;
+
+/**
+ * The process exits (process.exit) while a thread is inside require() of an ES module that takes
+ * 300 ms to load: the exit waits for the load, which writes its marker file, rather than end the
+ * thread inside it (which can abort the process).
+ */
+const exiting = `
+import { Pool } from 'lazypool';
+const gate = new Int32Array(new SharedArrayBuffer(4));
+const marker = new URL('./loaded-marker', import.meta.url).pathname;
+const pool = new Pool({ filename: new URL('./fixtures/esm-slow-load.mjs', import.meta.url), maxThreads: 1, workerData: { gate, marker, ms: 300 } });
+pool.submit(null, { name: 'whichThread' });
+while (Atomics.load(gate, 0) === 0) {
+  const wait = Atomics.waitAsync(gate, 0, 0);
+  if (wait.async) await wait.value;
+}
+process.exit(0);
 `;
 
 /** As strict as a consumer gets: exactOptionalPropertyTypes, and no skipLibCheck. */
@@ -285,7 +320,9 @@ test('the packed package works from a plain JavaScript project', async (t) => {
 
 test('ES module workers in a plain project: required once per thread, imported for top-level await or under a loader, and no thread ended inside require()', async (t) => {
   await mkdir(join(scratch, 'fixtures'), { recursive: true });
-  for (const file of ['esm-gated-load.mjs', 'esm-helper.mjs', 'esm-top-level-await.mjs', 'fault-throws-on-load.mjs', 'fault-rejects-on-load.mjs', 'esm-needs-hooks.mjs', 'esm-hooks.mjs', 'esm-hooks-register.mjs']) {
+  await mkdir(join(scratch, 'fixtures', 'typeless'), { recursive: true });
+  const fixtures = ['esm-gated-load.mjs', 'esm-helper.mjs', 'esm-top-level-await.mjs', 'fault-throws-on-load.mjs', 'fault-rejects-on-load.mjs', 'esm-needs-hooks.mjs', 'esm-hooks.mjs', 'esm-hooks-register.mjs'];
+  for (const file of [...fixtures, 'esm-slow-load.mjs', 'requires-top-level-await.cjs', 'typeless/package.json', 'typeless/worker.js']) {
     await copyFile(join(repo, 'test', 'fixtures', file), join(scratch, 'fixtures', file));
   }
   await writeFile(join(scratch, 'loading.mjs'), loading);
@@ -297,7 +334,17 @@ test('ES module workers in a plain project: required once per thread, imported f
     throws: ['Error: this ES module refuses to load'],
     rejects: ['Error: this ES module rejected while loading'],
     hooked: [43, 44],
+    requireOff: 'typeless',
+    cjsFailing: { refusedForTopLevelAwait: [true, true], runs: 2 },
   });
+
+  await writeFile(join(scratch, 'exiting.mjs'), exiting);
+  const exited = await run(process.execPath, ['exiting.mjs'], { cwd: scratch }).then(
+    () => 0,
+    (error: { code?: number }) => error.code,
+  );
+  t.is(exited, 0, 'the process exits normally');
+  t.is(await readFile(join(scratch, 'loaded-marker'), 'utf8'), 'loaded', 'the load was let finish');
 });
 
 test('the packed types compile in a strict TypeScript consumer without skipLibCheck, and reject its mistakes', async (t) => {

@@ -178,8 +178,8 @@ function begin(filename: string, name: string, input: unknown, id: number, slot:
     return call(handler, input, id, slot, block);
   }
   return load(filename, name, block, slot).then(
-    // Cancelled while its module loaded: it never starts its work.
-    (loaded) => (isCancelled(block, slot) ? undefined : call(loaded, input, id, slot, block)),
+    // Cancelled before or while its module loaded: it never starts its work.
+    (loaded) => (loaded === undefined || isCancelled(block, slot) ? undefined : call(loaded, input, id, slot, block)),
     (error: unknown) => {
       throw transportable(error);
     },
@@ -262,15 +262,21 @@ function requireModule(filename: string): unknown {
 }
 
 /**
- * Whether Node was given a module loader in this thread (tsx, ts-node/esm, esmock, a `--require`
- * hook...): such loaders serve `import()`, and may compile what require() loads quite otherwise
- * (tsx turns an ES module into CommonJS), so `.js` and `.mjs` worker modules are then imported.
+ * Whether `.js` and `.mjs` worker modules are imported rather than required: when Node was given
+ * a module loader in this thread (tsx, ts-node/esm, esmock, a `--require` hook...), since such
+ * loaders serve `import()` and may compile what require() loads quite otherwise (tsx turns an ES
+ * module into CommonJS); and when require() of ES modules is off (`--no-experimental-require-module`).
  */
-const loaderGiven = /(?:^|\s)(?:--import|--loader|--experimental-loader|--require|-r)(?:[=\s]|$)/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
+const importScripts =
+  (process.features as { require_module?: boolean }).require_module !== true ||
+  /(?:^|\s)(?:--import|--loader|--experimental-loader|--require|-r)(?:[=\s]|$)/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
 
-async function load(filename: string, name: string, block: Int32Array, slot: number): Promise<Handler> {
-  const imported = loaderGiven && (filename.endsWith('.mjs') || filename.endsWith('.js'));
-  const module = (imported ? undefined : required(filename, block, slot)) ?? ((await import(pathToFileURL(filename).href)) as Record<string, unknown>);
+/** The export `name` of the worker module; `undefined` if the job was cancelled before the load began. */
+async function load(filename: string, name: string, block: Int32Array, slot: number): Promise<Handler | undefined> {
+  const imported = importScripts && (filename.endsWith('.mjs') || filename.endsWith('.js'));
+  let module = imported ? undefined : required(filename, block, slot);
+  if (module === cancelledFirst) return undefined;
+  module ??= (await import(pathToFileURL(filename).href)) as Record<string, unknown>;
   // `module.exports = fn` (CommonJS through require) is the function itself, not a namespace.
   const fallback = (typeof module === 'function' ? module : module.default) as Record<string, unknown> | undefined;
   // Own properties only: `name: 'constructor'` must not find Object.prototype's.
@@ -281,26 +287,41 @@ async function load(filename: string, name: string, block: Int32Array, slot: num
   return handler as Handler;
 }
 
+/** What `required` returns for a job cancelled before its load began. */
+const cancelledFirst: unique symbol = Symbol('cancelled first');
+
+/**
+ * Errors of require() after which `import()` loads the module: an ES module with top-level await,
+ * which require() refuses before running any of it, and an ES module graph that imports what
+ * require() cannot reach (Node 20.20 then reports an internal assertion; `import()` the real
+ * error). An ES module is never run twice: `import()` finds the graph in Node's cache.
+ */
+const importAfter = new Set(['ERR_REQUIRE_ASYNC_MODULE', 'ERR_REQUIRE_ESM', 'ERR_UNKNOWN_FILE_EXTENSION', 'ERR_INTERNAL_ASSERTION']);
+
 /**
  * The worker module through `require`, as Piscina loads it: CommonJS, `.ts` under tsx (whose
  * loader reaches worker threads only through its require hook), and ES modules, which Node 20.19
  * loads synchronously this way about 2 ms sooner in a fresh thread than `import()` does.
- * `undefined` when `import()` must load it instead: an ES module with top-level await, which
- * require() refuses before running any of it. Nothing is cached on failure: a module that cannot
- * load fails every job with the loader's error.
+ * `undefined` when `import()` must load it instead (see `importAfter`; never for `.cjs`, whose
+ * error came from its own top level, which `import()` would run again). Nothing is cached on
+ * failure: a module that cannot load fails every job with the loader's error (and a CommonJS one
+ * is run again for the next job, as require() keeps no module that threw).
  *
  * Node 20 can abort the whole process when a thread is ended inside require() of an ES module
  * (FATAL ERROR in `Module::IsGraphAsync`, or a check in `CreateRequiredModuleFacade`): the slot's
- * `loading` word tells the main thread not to end this one meanwhile (see `#forceStop`).
+ * `loading` word tells the main thread not to end this one meanwhile (see `#forceStop`, and the
+ * wait at the process's exit). It is set before the job's `cancelled` word is read: a job
+ * cancelled before that point never loads, and one cancelled after sees its thread wait.
  */
-function required(filename: string, block: Int32Array, slot: number): Record<string, unknown> | ((input: unknown) => unknown) | undefined {
+function required(filename: string, block: Int32Array, slot: number): Record<string, unknown> | ((input: unknown) => unknown) | typeof cancelledFirst | undefined {
   const word = slotWord(slot) + Word.loading;
   Atomics.store(block, word, 1);
   try {
+    if (isCancelled(block, slot)) return cancelledFirst;
     return requireModule(filename) as Record<string, unknown> | ((input: unknown) => unknown);
   } catch (error) {
     const code = (error as { code?: unknown } | null | undefined)?.code;
-    if (code !== 'ERR_REQUIRE_ASYNC_MODULE' && code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    if (filename.endsWith('.cjs') || !importAfter.has(code as string)) throw error;
     return undefined;
   } finally {
     Atomics.store(block, word, 0);

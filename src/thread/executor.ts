@@ -43,8 +43,27 @@ const threadEntry = fileURLToPath(new URL(extname(fileURLToPath(import.meta.url)
 
 /** ms after which a batch stops at the next job boundary; the jobs it did not reach go back. */
 const batchBudget = 1;
-/** ms a thread loading its worker module with require() is waited for before it is ended, at least (see #forceStop). */
-const loadWait = 1000;
+/**
+ * ms a thread inside require() of its worker module is waited for, at least, before it is ended
+ * (see #forceStop), and at the process's exit (see waitForLoadsAtExit). Linking a graph of
+ * thousands of modules takes a second or more on a busy machine, and ending the thread then can
+ * abort the process; a load still going after this long is running the module's own code.
+ */
+const loadWait = 10_000;
+
+/** Pools with threads in this process, not closed, whose loads the process's exit waits for. */
+const pools = new Set<ThreadExecutor>();
+let exitWaits = false;
+
+/**
+ * At the process's exit Node ends every thread, and ending one inside require() of an ES module
+ * can abort the process (FATAL ERROR, exit code 134) instead of letting it exit: so the exit first
+ * waits for the threads inside such a load (up to `loadWait`).
+ */
+function waitForLoadsAtExit(): void {
+  const until = performance.now() + loadWait;
+  for (const pool of pools) pool.waitForLoads(until);
+}
 /** Brief jobs sent in one task at the most. */
 const batchMost = 16;
 /** Tasks out per job a thread can run: the one it runs and the next (when sending ahead). */
@@ -191,6 +210,11 @@ export class ThreadExecutor implements Executor {
       filename: threadEntry,
     });
     this.#capacity = Math.max(1, this.#piscina.maxThreads * this.#perThread);
+    pools.add(this);
+    if (!exitWaits) {
+      exitWaits = true;
+      process.on('exit', waitForLoadsAtExit);
+    }
     this.#piscina.on('message', (message: unknown) => this.#onThreadMessage(message));
     // A thread that crashes fails its tasks with its own error, which names no exit: the tasks
     // failed in the same turn as a thread went are its, and their jobs that had not begun go again.
@@ -366,6 +390,12 @@ export class ThreadExecutor implements Executor {
 
   async close(): Promise<void> {
     await this.#piscina.close();
+    pools.delete(this);
+    // Nothing left behind once the last pool has closed.
+    if (pools.size === 0 && exitWaits) {
+      exitWaits = false;
+      process.off('exit', waitForLoadsAtExit);
+    }
     clearImmediate(this.#threadDiedTurn);
     this.#threadDied = false;
     for (const port of this.#channels) port.close();
@@ -835,12 +865,23 @@ export class ThreadExecutor implements Executor {
     }
   }
 
-  /** A begun job whose thread, `threadId`, is loading a worker module for it with require(). */
+  /** A job whose thread, `threadId`, is loading a worker module for it with require() (begun, though perhaps not seen so yet). */
   #loadingOn(threadId: number): Post | undefined {
     for (const post of this.#posts) {
-      if (post?.state === 'begun' && post.load(Word.loading) === 1 && post.load(Word.thread) === threadId) return post;
+      if (post !== undefined && post.load(Word.loading) === 1 && post.load(Word.thread) === threadId) return post;
     }
     return undefined;
+  }
+
+  /** Blocks until no thread of this pool is inside require() of its worker module, or until `until` (performance.now()). */
+  waitForLoads(until: number): void {
+    for (const post of this.#posts) {
+      while (post !== undefined && post.load(Word.loading) === 1) {
+        const left = until - performance.now();
+        if (left <= 0) return;
+        Atomics.wait(post.block, post.word + Word.loading, 1, left);
+      }
+    }
   }
 
   /** A free slot, in block `block` if given (`undefined` if the next free one is elsewhere). */
