@@ -55,6 +55,12 @@ function gated<T>(value?: T) {
   return { task, open: () => gate.resolve() };
 }
 
+/**
+ * The next turn of the event loop: a job free to begin has begun by then (the pool begins jobs
+ * within microtasks of a submit, a resume or a free slot), so a job still queued was held back.
+ */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** A task that waits a few ms on a timer (the random delays of p-queue's tests, shortened). */
 const briefly = (ms: number) => (): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -289,6 +295,7 @@ test('autoStart: false', async (t) => {
   pool.pause();
   const tasks = Array.from({ length: 4 }, () => gated());
   const handles = tasks.map((task) => add(task.task));
+  await nextTurn();
   t.like(pool.stats, { queued: 4, running: 0 });
   pool.resume();
   await Promise.all([started(handles[0]!), started(handles[1]!)]);
@@ -306,7 +313,8 @@ test('.start() - return this', async (t) => {
   add(async () => undefined);
   add(async () => undefined);
   add(async () => undefined);
-  t.like(pool.stats, { queued: 3, running: 0 });
+  await nextTurn();
+  t.like(pool.stats, { queued: 3, running: 0, fulfilled: 0 });
   pool.resume();
   await pool.idle();
   t.like(pool.stats, { queued: 0, running: 0, fulfilled: 3 });
@@ -317,16 +325,22 @@ test('.pause()', async (t) => {
   pool.pause();
   const tasks = Array.from({ length: 6 }, () => gated());
   const handles = tasks.slice(0, 5).map((task) => add(task.task));
+  await nextTurn();
   t.like(pool.stats, { queued: 5, running: 0 });
   pool.resume();
   await Promise.all([started(handles[0]!), started(handles[1]!)]);
   t.like(pool.stats, { queued: 3, running: 2 });
-  add(tasks[5]!.task);
+  handles.push(add(tasks[5]!.task));
   pool.pause();
-  // Pausing lets the running jobs go on.
+  // Pausing lets the running jobs go on, and keeps a freed slot free.
   t.like(pool.stats, { queued: 4, running: 2 });
+  tasks[0]!.open();
+  await handles[0];
+  await nextTurn();
+  t.like(pool.stats, { queued: 4, running: 1 });
   pool.resume();
-  t.like(pool.stats, { queued: 4, running: 2 });
+  await started(handles[2]!);
+  t.like(pool.stats, { queued: 3, running: 2 });
   const closing = pool.close({ cancelQueued: true });
   t.like(pool.stats, { queued: 0 });
   for (const task of tasks) task.open();
@@ -390,11 +404,18 @@ test('should resolve empty when size is zero', async (t) => {
   pool.pause();
   const handles = Array.from({ length: 100 }, () => add(briefly(1)));
   pool.resume();
+  let whilePaused: { queued: number; running: number } | undefined;
   handles[49]!.onDone(() => {
     pool.pause();
-    setTimeout(() => pool.resume(), 10);
+    setTimeout(() => {
+      const { queued, running } = pool.stats;
+      whilePaused = { queued, running };
+      pool.resume();
+    }, 10);
   });
   await pool.idle();
+  // Nothing began while it was paused (the 51st job, next in line, had not begun when job 50 ended).
+  t.deepEqual(whilePaused, { queued: 50, running: 0 });
   t.like(pool.stats, { queued: 0, running: 0, fulfilled: 100 });
 });
 
@@ -460,6 +481,7 @@ test('should emit next event when completing task', async (t) => {
   const first = gated();
   const job1 = add(first.task);
   const job2 = add(async () => undefined);
+  await started(job1);
   t.is(timesCalled, 0);
   first.open();
   await job1;
@@ -541,20 +563,33 @@ test('should pass AbortSignal instance to job', async (t) => {
 
 test('aborting multiple jobs at the same time', async (t) => {
   // Both reject with CancelledError. The running one ignores its signal, as p-queue's task does:
-  // stats.running reads 0 at once, but its slot is held until abortGrace has passed (pool.idle()
-  // waits for that), where p-queue frees it at once and lets the task run on unbounded.
-  const { pool, add } = newQueue(1, 50);
+  // stats.running reads 0 at once, but its slot is held until it has really stopped (or abortGrace,
+  // here never), and pool.idle() waits for that; p-queue frees it at once and lets the task run on.
+  const { pool, add } = newQueue(1, Number.POSITIVE_INFINITY);
   const controller1 = new AbortController();
   const controller2 = new AbortController();
-  const task1 = add(async () => new Promise(() => {}), { signal: controller1.signal });
+  const stop = deferred<void>();
+  const task1 = add(async () => stop.promise, { signal: controller1.signal });
   const task2 = add(async () => new Promise(() => {}), { signal: controller2.signal });
   await started(task1);
   controller1.abort();
   controller2.abort();
   await t.throwsAsync(task1, { instanceOf: CancelledError });
   await t.throwsAsync(task2, { instanceOf: CancelledError });
-  t.like(pool.stats, { queued: 0, running: 0 });
-  await pool.idle();
+  t.like(pool.stats, { queued: 0, running: 0, cancelled: 2 });
+  let idle = false;
+  const idling = pool.idle().then(() => {
+    idle = true;
+  });
+  // A job submitted now waits for the slot the stubborn task still holds.
+  const next = add(() => 'next');
+  await nextTurn();
+  t.false(idle);
+  t.is(next.state, 'queued');
+  stop.resolve();
+  t.is(await next, 'next');
+  await idling;
+  t.true(idle);
 });
 
 /** The p-queue setPriority tests: each task waits on its gate, the tasks' gates open in turn. */

@@ -168,14 +168,24 @@ function storeResult(block: Int32Array, store: Uint8Array, slot: number, value: 
 
 /** Claims the job and runs it; `skipped` if it was taken back. */
 function begin(filename: string, name: string, input: unknown, id: number, slot: number, block: Int32Array, origin: number): unknown {
-  if (!claim(block, slot, origin)) return skipped;
-  if (lastHandler !== undefined && filename === lastFilename && name === lastName) return call(lastHandler, input, id, slot, block);
+  if (lastHandler !== undefined && filename === lastFilename && name === lastName) {
+    if (!claim(block, slot, origin)) return skipped;
+    return call(lastHandler, input, id, slot, block);
+  }
   const handler = handlers.get(filename + '\0' + name);
   if (handler !== undefined) {
+    if (!claim(block, slot, origin)) return skipped;
     lastFilename = filename;
     lastName = name;
     lastHandler = handler;
     return call(handler, input, id, slot, block);
+  }
+  // Its module loads first. The load is marked before the claim: the main thread learns that the
+  // job began only after the claim, and must never see it begun and not yet loading (see `required`).
+  markLoading(block, slot, 1);
+  if (!claim(block, slot, origin)) {
+    markLoading(block, slot, 0);
+    return skipped;
   }
   return load(filename, name, block, slot).then(
     // Cancelled before or while its module loaded: it never starts its work.
@@ -274,6 +284,8 @@ const importScripts =
 /** The export `name` of the worker module; `undefined` if the job was cancelled before the load began. */
 async function load(filename: string, name: string, block: Int32Array, slot: number): Promise<Handler | undefined> {
   const imported = importScripts && (filename.endsWith('.mjs') || filename.endsWith('.js'));
+  // Ending a thread inside import() is safe.
+  if (imported) markLoading(block, slot, 0);
   let module = imported ? undefined : required(filename, block, slot);
   if (module === cancelledFirst) return undefined;
   module ??= (await import(pathToFileURL(filename).href)) as Record<string, unknown>;
@@ -287,7 +299,7 @@ async function load(filename: string, name: string, block: Int32Array, slot: num
   return handler as Handler;
 }
 
-/** What `required` returns for a job cancelled before its load began. */
+/** What `required` returns for a job cancelled before its load began, or when the process exits. */
 const cancelledFirst: unique symbol = Symbol('cancelled first');
 
 /**
@@ -309,24 +321,29 @@ const importAfter = new Set(['ERR_REQUIRE_ASYNC_MODULE', 'ERR_REQUIRE_ESM', 'ERR
  *
  * Node 20 can abort the whole process when a thread is ended inside require() of an ES module
  * (FATAL ERROR in `Module::IsGraphAsync`, or a check in `CreateRequiredModuleFacade`): the slot's
- * `loading` word tells the main thread not to end this one meanwhile (see `#forceStop`, and the
- * wait at the process's exit). It is set before the job's `cancelled` word is read: a job
- * cancelled before that point never loads, and one cancelled after sees its thread wait.
+ * `loading` word (set by `begin`, before the claim) tells the main thread not to end this one
+ * meanwhile (see `#forceStop`, and the wait at the process's exit). It is set before the job's
+ * `cancelled` word and the block's `exiting` word are read here: a job cancelled (or a process
+ * exiting) before that never loads, and one cancelled after sees its thread wait.
  */
 function required(filename: string, block: Int32Array, slot: number): Record<string, unknown> | ((input: unknown) => unknown) | typeof cancelledFirst | undefined {
-  const word = slotWord(slot) + Word.loading;
-  Atomics.store(block, word, 1);
   try {
-    if (isCancelled(block, slot)) return cancelledFirst;
+    if (isCancelled(block, slot) || Atomics.load(block, Control.exiting) !== 0) return cancelledFirst;
     return requireModule(filename) as Record<string, unknown> | ((input: unknown) => unknown);
   } catch (error) {
     const code = (error as { code?: unknown } | null | undefined)?.code;
     if (filename.endsWith('.cjs') || !importAfter.has(code as string)) throw error;
     return undefined;
   } finally {
-    Atomics.store(block, word, 0);
-    Atomics.notify(block, word);
+    markLoading(block, slot, 0);
   }
+}
+
+/** Writes the slot's `loading` word (see layout.ts); the main thread may be waiting on it. */
+function markLoading(block: Int32Array, slot: number, value: 0 | 1): void {
+  const word = slotWord(slot) + Word.loading;
+  Atomics.store(block, word, value);
+  if (value === 0) Atomics.notify(block, word);
 }
 
 /** Jobs of this thread running under AsyncLocalStorage now. */

@@ -873,8 +873,12 @@ export class ThreadExecutor implements Executor {
     return undefined;
   }
 
-  /** Blocks until no thread of this pool is inside require() of its worker module, or until `until` (performance.now()). */
+  /**
+   * The process is exiting: no thread of this pool begins a load any more, and this blocks until
+   * none is inside require() of its worker module, or until `until` (performance.now()).
+   */
   waitForLoads(until: number): void {
+    for (const block of this.#blocks) Atomics.store(block, Control.exiting, 1);
     for (const post of this.#posts) {
       while (post !== undefined && post.load(Word.loading) === 1) {
         const left = until - performance.now();

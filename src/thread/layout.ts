@@ -27,17 +27,25 @@
  *   result store) and then sets `outcome`; the main thread reads the result only after seeing
  *   `outcome` = `stored`. A thread begins the next job of a batch only after the outcome of the
  *   one before is written, so a job seen `begun` means every earlier job of its batch has one.
- * - `loading`: 1 while the thread loads the worker module for the job with require() (written by
- *   the thread, then 0 and notify); read by the main thread before it ends the thread (see
- *   `#forceStop` in executor.ts).
+ * - `loading`: 1 while the thread loads the worker module for the job with require(): written by
+ *   the thread before its claim of a job whose module it has yet to load (so that a job seen
+ *   `begun` is seen loading too), then 0 and notify once loaded, or at once if the claim fails or
+ *   the module is imported instead. Read by the main thread before it ends the thread (see
+ *   `#forceStop` in executor.ts, and the wait at the process's exit).
  */
 
 /** Control words at the start of each block. */
 export const Control = {
   /** Counts jobs begun in this block; notified at each, for the main thread's waitAsync. */
   begun: 0,
+  /**
+   * 1 once the process is exiting: a thread that has yet to load the worker module for a job of
+   * the block does not begin the load (written by the main thread before it reads the `loading`
+   * words, read by the thread after it wrote its own: one of the two sees the other's).
+   */
+  exiting: 1,
 } as const;
-export const controlWords = 1;
+export const controlWords = 2;
 
 /** Offsets of a job's words from `slotWord(slot)`. */
 export const Word = { claim: 0, cancelled: 1, reported: 2, thread: 3, micros: 4, outcome: 5, length: 6, loading: 7 } as const;
