@@ -171,14 +171,20 @@ async function untilSet(gate, word) {
 const settled = (handle) => handle.then((value) => ({ value }), (error) => ({ error: error.name + ': ' + error.message.replace(/job \\d+/, 'job N') }));
 const out = {};
 
-// Cancelled while its thread is inside require(), abortGrace 0: the thread is not ended there.
-{
+/** A job cancelled (abortGrace 0) while its thread is inside require() of esm-gated-load.mjs; the job after it. */
+async function cancelledWhileLoading() {
   const gate = newGate();
   const pool = new Pool({ filename: fixture('esm-gated-load.mjs'), maxThreads: 1, abortGrace: 0, workerData: gate });
   const stubborn = pool.submit(null, { name: 'stubborn' });
   const next = pool.submit(null, { name: 'whichThread' });
   await untilSet(gate, gateWord.loading);
   stubborn.cancel();
+  return { gate, pool, stubborn, next };
+}
+
+// The thread is not ended inside require().
+{
+  const { gate, pool, stubborn, next } = await cancelledWhileLoading();
   // A timer of abortGrace set after cancel() fires after the pool's own grace timer.
   await new Promise((resolve) => setTimeout(resolve, 0));
   Atomics.store(gate, gateWord.release, 1);
@@ -190,12 +196,7 @@ const out = {};
 
 // The same, never released: the thread is ended all the same, 10 s past abortGrace.
 {
-  const gate = newGate();
-  const pool = new Pool({ filename: fixture('esm-gated-load.mjs'), maxThreads: 1, abortGrace: 0, workerData: gate });
-  const stubborn = pool.submit(null, { name: 'stubborn' });
-  const next = pool.submit(null, { name: 'whichThread' });
-  await untilSet(gate, gateWord.loading);
-  stubborn.cancel();
+  const { gate, pool, stubborn, next } = await cancelledWhileLoading();
   const thread = await next;
   out.neverLoads = { state: stubborn.state, otherThread: thread !== Atomics.load(gate, gateWord.thread), loads: Atomics.load(gate, gateWord.loads) };
   await pool.close();
