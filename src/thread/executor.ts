@@ -43,6 +43,11 @@ const threadEntry = fileURLToPath(new URL(extname(fileURLToPath(import.meta.url)
 
 /** ms after which a batch stops at the next job boundary; the jobs it did not reach go back. */
 const batchBudget = 1;
+/** Brief jobs sent in one task at the most. */
+const batchMost = 16;
+/** Tasks out per job a thread can run: the one it runs and the next (when sending ahead). */
+const aheadTasksPerPlace = 2;
+
 /**
  * ms a thread inside require() of its worker module is waited for, at least, before it is ended
  * (see #forceStop), and at the process's exit (see waitForLoadsAtExit). Linking a graph of
@@ -53,7 +58,6 @@ const loadWait = 10_000;
 
 /** Pools with threads in this process, not closed, whose loads the process's exit waits for. */
 const pools = new Set<ThreadExecutor>();
-let exitWaits = false;
 
 /**
  * At the process's exit Node ends every thread, and ending one inside require() of an ES module
@@ -64,10 +68,6 @@ function waitForLoadsAtExit(): void {
   const until = performance.now() + loadWait;
   for (const pool of pools) pool.waitForLoads(until);
 }
-/** Brief jobs sent in one task at the most. */
-const batchMost = 16;
-/** Tasks out per job a thread can run: the one it runs and the next (when sending ahead). */
-const aheadTasksPerPlace = 2;
 
 /** One Piscina task out: one job, or a batch. */
 class Task {
@@ -211,10 +211,7 @@ export class ThreadExecutor implements Executor {
     });
     this.#capacity = Math.max(1, this.#piscina.maxThreads * this.#perThread);
     pools.add(this);
-    if (!exitWaits) {
-      exitWaits = true;
-      process.on('exit', waitForLoadsAtExit);
-    }
+    if (pools.size === 1) process.on('exit', waitForLoadsAtExit);
     this.#piscina.on('message', (message: unknown) => this.#onThreadMessage(message));
     // A thread that crashes fails its tasks with its own error, which names no exit: the tasks
     // failed in the same turn as a thread went are its, and their jobs that had not begun go again.
@@ -390,12 +387,8 @@ export class ThreadExecutor implements Executor {
 
   async close(): Promise<void> {
     await this.#piscina.close();
-    pools.delete(this);
     // Nothing left behind once the last pool has closed.
-    if (pools.size === 0 && exitWaits) {
-      exitWaits = false;
-      process.off('exit', waitForLoadsAtExit);
-    }
+    if (pools.delete(this) && pools.size === 0) process.off('exit', waitForLoadsAtExit);
     clearImmediate(this.#threadDiedTurn);
     this.#threadDied = false;
     for (const port of this.#channels) port.close();
