@@ -23,7 +23,7 @@
  * emit add event when adding task", and ".start() - not paused" (no `isPaused`): 15 tests, so 38
  * are here. The two p-queue marks `test.failing` (a timeout that throws, a task that throws) pass.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { EventEmitter } from 'node:events';
 import { CancelledError, Pool, TimeoutError, type InProcessJob, type JobHandle, type SubmitOptions } from '../src/index.js';
 import { deferred } from './helpers.js';
@@ -101,42 +101,39 @@ test('.add() - concurrency: 1', async (t) => {
   t.is(most, 1);
 });
 
-test('.add() - concurrency: 5', async (t) => {
-  const concurrency = 5;
+/**
+ * p-queue's two tests of 100 tasks under a limit: each task checks, as it begins, that no more run
+ * than the pool's concurrency (its own count and `stats`), waits a little, then calls `ended`.
+ */
+async function hundredTasks(t: ExecutionContext, concurrency: number, ended?: (index: number, pool: Pool) => void): Promise<void> {
   const { pool, add } = newQueue(concurrency);
   let running = 0;
   await Promise.all(
     Array.from({ length: 100 }, (_, index) =>
       add(async () => {
         running++;
-        t.true(running <= concurrency);
-        t.true(pool.stats.running <= concurrency);
+        t.true(running <= pool.concurrency);
+        t.true(pool.stats.running <= pool.concurrency);
         await briefly(index % 7)();
         running--;
+        ended?.(index, pool);
       }),
     ),
   );
+}
+
+test('.add() - concurrency: 5', async (t) => {
+  await hundredTasks(t, 5);
 });
 
 test('.add() - update concurrency', async (t) => {
   let concurrency = 5;
-  const { pool, add } = newQueue(concurrency);
-  let running = 0;
-  await Promise.all(
-    Array.from({ length: 100 }, (_, index) =>
-      add(async () => {
-        running++;
-        t.true(running <= concurrency);
-        t.true(pool.stats.running <= concurrency);
-        await briefly(index % 7)();
-        running--;
-        if (index % 30 === 0) {
-          pool.concurrency = --concurrency;
-          t.is(pool.concurrency, concurrency);
-        }
-      }),
-    ),
-  );
+  await hundredTasks(t, concurrency, (index, pool) => {
+    if (index % 30 === 0) {
+      pool.concurrency = --concurrency;
+      t.is(pool.concurrency, concurrency);
+    }
+  });
 });
 
 test('.add() - priority', async (t) => {
